@@ -1,0 +1,63 @@
+#![forbid(unsafe_code)]
+//! linkwell's HTTP API: Codat-compatible routes over the store, with Codat's error body, paging envelope,
+//! query language and idempotency keys.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod openapi;
+pub mod paging;
+pub mod routes;
+pub mod state;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::Router;
+
+pub use state::{AppState, BUILT_IN_CATALOGUE};
+
+use routes::{api_keys, companies, connections, integrations};
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/companies", get(companies::list_companies).post(companies::create_company))
+        .route(
+            "/companies/{companyId}",
+            get(companies::get_company)
+                .put(companies::replace_company)
+                .patch(companies::update_company)
+                .delete(companies::delete_company),
+        )
+        .route(
+            "/companies/{companyId}/connections",
+            get(connections::list_connections).post(connections::create_connection),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}",
+            get(connections::get_connection)
+                .patch(connections::unlink_connection)
+                .delete(connections::delete_connection),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/history",
+            get(connections::connection_history),
+        )
+        .route("/integrations", get(integrations::list_integrations))
+        .route("/integrations/{platformKey}", get(integrations::get_integration))
+        .route("/integrations/{platformKey}/branding", get(integrations::get_integration_branding))
+        .route("/apiKeys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
+        .route("/apiKeys/{apiKeyId}", axum::routing::delete(api_keys::delete_api_key))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent));
+    Router::new()
+        .merge(api)
+        .route("/assets/integrations/{platformKey}/{image}", get(integrations::integration_logo))
+        .route("/openapi.json", get(|| async { ([(CONTENT_TYPE, "application/json")], openapi::document_json()) }))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(middleware::route_not_found)
+        .layer(axum::middleware::from_fn(middleware::correlate))
+        .with_state(state)
+}

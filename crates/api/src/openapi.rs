@@ -1,0 +1,81 @@
+//! linkwell's OpenAPI document, generated from the handlers' annotations. It is snapshotted in the repository
+//! (`openapi.json`) and a test fails when the code and the snapshot disagree.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto;
+use crate::error::{ErrorMessage, ErrorValidation, ErrorValidationItem};
+use crate::paging::{HalRef, Links};
+use crate::routes::{api_keys, companies, connections, integrations};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "linkwell",
+        description = "A self-hosted, Codat-compatible data-connections platform. Paths, fields, enum values \
+                       and status codes follow Codat's Platform API; linkwell's extensions are marked as such.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        companies::list_companies,
+        companies::create_company,
+        companies::get_company,
+        companies::replace_company,
+        companies::update_company,
+        companies::delete_company,
+        connections::list_connections,
+        connections::create_connection,
+        connections::get_connection,
+        connections::unlink_connection,
+        connections::delete_connection,
+        connections::connection_history,
+        integrations::list_integrations,
+        integrations::get_integration,
+        integrations::get_integration_branding,
+        api_keys::list_api_keys,
+        api_keys::create_api_key,
+        api_keys::delete_api_key,
+    ),
+    components(schemas(
+        ErrorMessage, ErrorValidation, ErrorValidationItem, HalRef, Links,
+        dto::Company, dto::Companies, dto::CompanyRequestBody, dto::CompanyUpdateRequest, dto::CompanyReference,
+        dto::Connection, dto::Connections, dto::CreateConnection, dto::UpdateConnectionStatus,
+        dto::DataConnectionStatus, dto::DataConnectionError, dto::ConnectionStatusChange, dto::ConnectionHistory,
+        dto::ApiKeyDetails, dto::ApiKeys, dto::CreateApiKey,
+        integrations::Integration, integrations::Integrations, integrations::Branding,
+    )),
+    modifiers(&Security),
+    security(("auth_header" = [])),
+    tags(
+        (name = "Companies", description = "The businesses whose data is connected"),
+        (name = "Connections", description = "A company's links to its platforms"),
+        (name = "Integrations", description = "The platforms linkwell can connect to"),
+        (name = "Settings", description = "API keys"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "auth_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "The word \"Basic\" followed by a space and the base64 encoding of your API key.",
+            ))),
+        );
+    }
+}
+
+/// The document as served at `/openapi.json` and stored in the repository.
+pub fn document_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}

@@ -1,0 +1,4 @@
+pub mod api_keys;
+pub mod companies;
+pub mod connections;
+pub mod integrations;

@@ -1,0 +1,69 @@
+//! What every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use linkwell_domain::ids::ClientId;
+use linkwell_domain::integration::Catalogue;
+use linkwell_store::Store;
+
+/// The catalogue shipped with linkwell.
+pub const BUILT_IN_CATALOGUE: &str = include_str!("../../../catalogue/integrations.json");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub catalogue: Arc<Catalogue>,
+    /// Base of every URL the API hands out, without a trailing slash.
+    pub public_url: Arc<str>,
+    pub(crate) keys: Arc<KeyCache>,
+}
+
+impl AppState {
+    pub fn new(store: Store, catalogue: Catalogue, public_url: &str) -> Self {
+        Self {
+            store,
+            catalogue: Arc::new(catalogue),
+            public_url: public_url.trim_end_matches('/').into(),
+            keys: Arc::new(KeyCache::default()),
+        }
+    }
+}
+
+/// How long a verified key is trusted without asking the database again. A key deleted through this process
+/// stops working at once; one deleted through another process stops within this time.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// Verified key hashes, so authentication costs no query on the hot path.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    entries: RwLock<HashMap<String, (ClientId, Instant)>>,
+}
+
+impl KeyCache {
+    pub(crate) fn get(&self, hash: &str) -> Option<ClientId> {
+        let entries = self.entries.read().ok()?;
+        let (client, at) = entries.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then_some(*client)
+    }
+
+    pub(crate) fn insert(&self, hash: String, client: ClientId) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= KEY_CACHE_CAPACITY {
+                entries.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+                if entries.len() >= KEY_CACHE_CAPACITY {
+                    entries.clear();
+                }
+            }
+            entries.insert(hash, (client, Instant::now()));
+        }
+    }
+
+    pub(crate) fn remove(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(hash);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+#![forbid(unsafe_code)]
+//! The `linkwell` binary.
+
+mod config;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use linkwell_api::{router, AppState, BUILT_IN_CATALOGUE};
+use linkwell_domain::integration::Catalogue;
+use linkwell_store::Store;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "linkwell", version, about = "A self-hosted, Codat-compatible data-connections platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API (migrating the database first).
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key (and the client, if new); prints the raw key as the only line on stdout.
+    Create {
+        /// The client (tenant) the key belongs to.
+        #[arg(long)]
+        client: String,
+        /// A name for the key, at most 50 characters.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr so stdout stays clean for commands that print a result.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LINKWELL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("linkwell: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    if let Command::Openapi = command {
+        print!("{}", linkwell_api::openapi::document_json());
+        return Ok(());
+    }
+    let config = Config::from_env()?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|error| anyhow::anyhow!("LINKWELL_DATABASE_URL: cannot open the database: {error}"))?;
+    store.migrate().await?;
+    match command {
+        Command::Migrate => {
+            tracing::info!(backend = ?store.backend(), "database is up to date");
+        }
+        Command::Keys { command: KeysCommand::Create { client, name } } => {
+            if name.as_ref().is_some_and(|name| name.chars().count() > 50) {
+                anyhow::bail!("--name: at most 50 characters");
+            }
+            if client.trim().is_empty() {
+                anyhow::bail!("--client: must not be empty");
+            }
+            let client = store.ensure_client(client.trim()).await?;
+            let key = store.create_api_key(client, name.as_deref()).await?;
+            println!("{}", key.raw_key);
+        }
+        Command::Serve => serve(config, store).await?,
+        Command::Openapi => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
+    let catalogue = Catalogue::parse(BUILT_IN_CATALOGUE)?;
+    let state = AppState::new(store.clone(), catalogue, &config.public_url);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("LINKWELL_LISTEN: cannot listen on {}: {error}", config.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url, backend = ?store.backend(), "linkwell is serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,109 @@
+//! Idempotency keys, as Codat defines them: the same key with the same request within 90 minutes replays the
+//! first answer; the same key with a different request is refused. The first request claims the key with an
+//! insert, so two concurrent requests with one key cannot both run.
+
+use linkwell_domain::ids::ClientId;
+use linkwell_domain::time::Timestamp;
+use sqlx::Row;
+
+use crate::database::Store;
+use crate::error::StoreError;
+
+pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 90 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is ours: run the request, then `complete` or `abandon` it.
+    Claimed,
+    /// Seen before with the same request: answer this.
+    Replay { status: u16, body: String },
+    /// Seen before with a different request.
+    Mismatch,
+    /// The first request with this key has not finished yet.
+    InProgress,
+}
+
+impl Store {
+    pub async fn begin_idempotent(
+        &self,
+        client: ClientId,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let now = Timestamp::now();
+        let expired_before = now.plus_seconds(-IDEMPOTENCY_WINDOW_SECONDS).to_storage();
+        // An expired key is free again.
+        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND created < $3")
+            .bind(client.to_string())
+            .bind(key.to_owned())
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (client_id, key, fingerprint, created) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (client_id, key) DO NOTHING",
+        )
+        .bind(client.to_string())
+        .bind(key.to_owned())
+        .bind(fingerprint.to_owned())
+        .bind(now.to_storage())
+        .execute(&self.pool)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(IdempotencyBegin::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, status_code, response_body FROM idempotency_keys WHERE client_id = $1 AND key = $2",
+        )
+        .bind(client.to_string())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Abandoned between our insert and our read: the caller may simply retry.
+            return Ok(IdempotencyBegin::InProgress);
+        };
+        if row.try_get::<String, _>("fingerprint")? != fingerprint {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        match (
+            row.try_get::<Option<i64>, _>("status_code")?,
+            row.try_get::<Option<String>, _>("response_body")?,
+        ) {
+            (Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
+                status: u16::try_from(status).map_err(|_| StoreError::Corrupt("status_code".into()))?,
+                body,
+            }),
+            _ => Ok(IdempotencyBegin::InProgress),
+        }
+    }
+
+    pub async fn complete_idempotent(
+        &self,
+        client: ClientId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $1, response_body = $2 WHERE client_id = $3 AND key = $4",
+        )
+        .bind(i64::from(status))
+        .bind(body.to_owned())
+        .bind(client.to_string())
+        .bind(key.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Releases a claimed key without recording an answer (the request failed in a way worth retrying).
+    pub async fn abandon_idempotent(&self, client: ClientId, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND status_code IS NULL")
+            .bind(client.to_string())
+            .bind(key.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+#![forbid(unsafe_code)]
+//! linkwell's storage. One implementation serves SQLite and PostgreSQL through sqlx's `Any` driver: the SQL is
+//! written once in the common subset both databases speak (`$n` placeholders, partial unique indexes,
+//! `ON CONFLICT`), and each database has its own migrations for the few places where their DDL differs.
+//!
+//! Every query that reads or changes a tenant's data takes the [`ClientId`](linkwell_domain::ids::ClientId) and
+//! filters on it; a row of another client is indistinguishable from a missing row.
+//!
+//! Timestamps are fixed-width UTC text (see `linkwell_domain::time`), ids are hyphenated UUID text.
+
+mod clients;
+mod companies;
+mod connections;
+mod database;
+mod error;
+pub mod filter;
+mod idempotency;
+mod records;
+
+pub use clients::{hash_api_key, ApiKeyRecord, NewApiKey, MAX_API_KEYS_PER_CLIENT};
+pub use companies::{CompanyChanges, CompanyFilter, NewCompany};
+pub use connections::{ConnectionListing, NewConnection};
+pub use database::{Backend, Store};
+pub use error::StoreError;
+pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
+pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
