@@ -15,7 +15,10 @@ use crate::state::AppState;
 pub struct Client(pub ClientId);
 
 fn raw_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, credentials) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -29,7 +32,10 @@ fn raw_key(headers: &HeaderMap) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
-pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ClientId, ApiError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<ClientId, ApiError> {
     let key = raw_key(headers).ok_or(ApiError::Unauthorized)?;
     let hash = hash_api_key(&key);
     if let Some(client) = state.keys.get(&hash) {
@@ -47,7 +53,10 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(client) = parts.extensions.get::<Client>() {
             return Ok(*client);
         }

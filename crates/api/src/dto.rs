@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use linkwell_domain::connection::{ConnectionStatus, SourceType};
-use linkwell_store::{ApiKeyRecord, CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
+use linkwell_store::{
+    ApiKeyRecord, CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -41,10 +41,16 @@ where
     }
 }
 
-/// axum prefixes its own sentence to serde's; keep serde's, which names the field and position.
+/// axum prefixes its own sentence to serde's; keep serde's, which names the field path and position.
 fn source_message(text: &str) -> String {
-    text.rsplit_once(": ")
-        .map(|(_, tail)| tail)
+    const PREFIXES: [&str; 3] = [
+        "Failed to deserialize the JSON body into the target type: ",
+        "Failed to parse the request body as JSON: ",
+        "Failed to deserialize query string: ",
+    ];
+    PREFIXES
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
         .unwrap_or(text)
         .to_owned()
 }
@@ -62,9 +68,12 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(error)) => Err(ApiError::BadRequest(
-                format!("Invalid query string: {}", source_message(&error.body_text())),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(error)) => {
+                Err(ApiError::BadRequest(format!(
+                    "Invalid query string: {}",
+                    source_message(&error.body_text())
+                )))
+            }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
@@ -106,17 +115,21 @@ impl ListParams {
                 })
                 .transpose()
         };
-        let page = PageRequest::new(number(&self.page, "page")?, number(&self.page_size, "pageSize")?)
-            .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+        let page = PageRequest::new(
+            number(&self.page, "page")?,
+            number(&self.page_size, "pageSize")?,
+        )
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
         Ok(Listing {
             page,
             query: parse_filter("query", self.query.as_deref())?,
             order: match self.order_by.as_deref().map(str::trim) {
                 None | Some("") => None,
-                Some(text) => Some(
-                    parse_order_by(text)
-                        .map_err(|error| ApiError::BadRequest(format!("Invalid orderBy: {error}")))?,
-                ),
+                Some(text) => {
+                    Some(parse_order_by(text).map_err(|error| {
+                        ApiError::BadRequest(format!("Invalid orderBy: {error}"))
+                    })?)
+                }
             },
         })
     }
@@ -132,6 +145,9 @@ pub fn parse_filter(parameter: &str, text: Option<&str>) -> Result<Option<Expr>,
 }
 
 /// Parses an id from the path; an id that cannot exist is simply not found.
-pub fn parse_id<T: std::str::FromStr>(raw: &str, not_found: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+pub fn parse_id<T: std::str::FromStr>(
+    raw: &str,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<T, ApiError> {
     raw.parse().map_err(|_| not_found())
 }

@@ -60,7 +60,11 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         hash.update(&body);
         format!("{:x}", hash.finalize())
     };
-    match state.store.begin_idempotent(client, &key, &fingerprint).await? {
+    match state
+        .store
+        .begin_idempotent(client, &key, &fingerprint)
+        .await?
+    {
         IdempotencyBegin::Claimed => {}
         IdempotencyBegin::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -83,7 +87,8 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         }
         IdempotencyBegin::InProgress => {
             return Err(ApiError::Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly".to_owned(),
+                "A request with this Idempotency-Key is still being processed; retry shortly"
+                    .to_owned(),
             ))
         }
     }

@@ -24,7 +24,10 @@ use routes::{api_keys, companies, connections, integrations};
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/companies", get(companies::list_companies).post(companies::create_company))
+        .route(
+            "/companies",
+            get(companies::list_companies).post(companies::create_company),
+        )
         .route(
             "/companies/{companyId}",
             get(companies::get_company)
@@ -47,15 +50,41 @@ pub fn router(state: AppState) -> Router {
             get(connections::connection_history),
         )
         .route("/integrations", get(integrations::list_integrations))
-        .route("/integrations/{platformKey}", get(integrations::get_integration))
-        .route("/integrations/{platformKey}/branding", get(integrations::get_integration_branding))
-        .route("/apiKeys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
-        .route("/apiKeys/{apiKeyId}", axum::routing::delete(api_keys::delete_api_key))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent));
+        .route(
+            "/integrations/{platformKey}",
+            get(integrations::get_integration),
+        )
+        .route(
+            "/integrations/{platformKey}/branding",
+            get(integrations::get_integration_branding),
+        )
+        .route(
+            "/apiKeys",
+            get(api_keys::list_api_keys).post(api_keys::create_api_key),
+        )
+        .route(
+            "/apiKeys/{apiKeyId}",
+            axum::routing::delete(api_keys::delete_api_key),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ));
     Router::new()
         .merge(api)
-        .route("/assets/integrations/{platformKey}/{image}", get(integrations::integration_logo))
-        .route("/openapi.json", get(|| async { ([(CONTENT_TYPE, "application/json")], openapi::document_json()) }))
+        .route(
+            "/assets/integrations/{platformKey}/{image}",
+            get(integrations::integration_logo),
+        )
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "application/json")],
+                    openapi::document_json(),
+                )
+            }),
+        )
         .route("/health", get(|| async { "ok" }))
         .fallback(middleware::route_not_found)
         .layer(axum::middleware::from_fn(middleware::correlate))

@@ -62,15 +62,24 @@ fn bodyless_error(status: StatusCode) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::UnsupportedMediaType("Unsupported content type".to_owned())
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BadRequest("The request body is too large".to_owned()),
-        status if status.is_client_error() => {
-            ApiError::BadRequest(status.canonical_reason().unwrap_or("Bad request").to_owned())
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::BadRequest("The request body is too large".to_owned())
         }
+        status if status.is_client_error() => ApiError::BadRequest(
+            status
+                .canonical_reason()
+                .unwrap_or("Bad request")
+                .to_owned(),
+        ),
         status => ApiError::Internal(format!("empty {status} response")),
     }
 }
 
 /// Answer for routes that do not exist.
 pub async fn route_not_found(request: Request<Body>) -> ApiError {
-    ApiError::NotFound(format!("No route for {} {}", request.method(), request.uri().path()))
+    ApiError::NotFound(format!(
+        "No route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
 }

@@ -32,11 +32,12 @@ impl Links {
             HalRef { href }
         };
         Self {
-            self_: HalRef { href: path.to_owned() },
+            self_: HalRef {
+                href: path.to_owned(),
+            },
             current: href(request.page()),
             next: request.has_next(total).then(|| href(request.page() + 1)),
-            previous: (request.page() > 1)
-                .then(|| href(request.page() - 1)),
+            previous: (request.page() > 1).then(|| href(request.page() - 1)),
         }
     }
 }
@@ -45,7 +46,9 @@ fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
@@ -94,13 +97,26 @@ mod tests {
 
     #[test]
     fn next_and_previous_only_when_they_exist() {
-        let first = Links::new("/companies", &[], PageRequest::new(Some(1), Some(10)).unwrap(), 25);
+        let first = Links::new(
+            "/companies",
+            &[],
+            PageRequest::new(Some(1), Some(10)).unwrap(),
+            25,
+        );
         assert_eq!(first.current.href, "/companies?page=1&pageSize=10");
         assert_eq!(first.next.unwrap().href, "/companies?page=2&pageSize=10");
         assert!(first.previous.is_none());
-        let last = Links::new("/companies", &[("query", "name=a b")], PageRequest::new(Some(3), Some(10)).unwrap(), 25);
+        let last = Links::new(
+            "/companies",
+            &[("query", "name=a b")],
+            PageRequest::new(Some(3), Some(10)).unwrap(),
+            25,
+        );
         assert!(last.next.is_none());
-        assert_eq!(last.previous.unwrap().href, "/companies?page=2&pageSize=10&query=name%3Da%20b");
+        assert_eq!(
+            last.previous.unwrap().href,
+            "/companies?page=2&pageSize=10&query=name%3Da%20b"
+        );
         let only = Links::new("/companies", &[], PageRequest::default(), 0);
         assert!(only.next.is_none() && only.previous.is_none());
     }

@@ -111,10 +111,15 @@ mod tests {
             "Company Codat1"
         );
         assert_eq!(
-            CompanyName::parse("  Bank of Dave, & Sons!  ").unwrap().as_str(),
+            CompanyName::parse("  Bank of Dave, & Sons!  ")
+                .unwrap()
+                .as_str(),
             "Bank of Dave, & Sons!"
         );
-        assert_eq!(CompanyName::parse("(){}"), Err(CompanyValueError::EmptyName));
+        assert_eq!(
+            CompanyName::parse("(){}"),
+            Err(CompanyValueError::EmptyName)
+        );
         assert_eq!(CompanyName::parse(""), Err(CompanyValueError::EmptyName));
         assert_eq!(
             CompanyName::parse(&"a".repeat(256)),
@@ -129,8 +134,14 @@ mod tests {
         let many: BTreeMap<_, _> = (0..11).map(|i| (format!("k{i}"), "v".to_owned())).collect();
         assert_eq!(Tags::parse(many), Err(CompanyValueError::TooManyTags));
         let long_key = BTreeMap::from([("k".repeat(28), "v".to_owned())]);
-        assert!(matches!(Tags::parse(long_key), Err(CompanyValueError::TagKey(_))));
+        assert!(matches!(
+            Tags::parse(long_key),
+            Err(CompanyValueError::TagKey(_))
+        ));
         let long_value = BTreeMap::from([("k".to_owned(), "v".repeat(101))]);
-        assert!(matches!(Tags::parse(long_value), Err(CompanyValueError::TagValue(_))));
+        assert!(matches!(
+            Tags::parse(long_value),
+            Err(CompanyValueError::TagValue(_))
+        ));
     }
 }

@@ -22,7 +22,8 @@ impl ConnectionStatus {
         ConnectionStatus::Unlinked,
         ConnectionStatus::Deauthorized,
     ];
-    pub const NAMES: &'static [&'static str] = &["PendingAuth", "Linked", "Unlinked", "Deauthorized"];
+    pub const NAMES: &'static [&'static str] =
+        &["PendingAuth", "Linked", "Unlinked", "Deauthorized"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -186,7 +187,9 @@ mod tests {
         let linked = transition(PendingAuth, &ConnectionEvent::AuthorizationCompleted).unwrap();
         assert_eq!(linked.to, Linked);
         assert_eq!(
-            transition(Linked, &ConnectionEvent::UnlinkRequested).unwrap().to,
+            transition(Linked, &ConnectionEvent::UnlinkRequested)
+                .unwrap()
+                .to,
             Unlinked
         );
         let lost = ConnectionEvent::AccessLost {

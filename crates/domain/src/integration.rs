@@ -97,7 +97,10 @@ impl Catalogue {
                 return Err(CatalogueError::Duplicate(integration.key.clone()));
             }
             let colour = integration.colour.as_bytes();
-            if colour.len() != 7 || colour[0] != b'#' || !colour[1..].iter().all(u8::is_ascii_hexdigit) {
+            if colour.len() != 7
+                || colour[0] != b'#'
+                || !colour[1..].iter().all(u8::is_ascii_hexdigit)
+            {
                 return Err(CatalogueError::Colour(integration.key.clone()));
             }
         }

@@ -8,5 +8,5 @@ pub mod connection;
 pub mod ids;
 pub mod integration;
 pub mod paging;
-pub mod time;
 pub mod query;
+pub mod time;

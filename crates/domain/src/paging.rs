@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn bounds_are_enforced() {
-        assert_eq!(PageRequest::new(None, None).unwrap(), PageRequest::default());
+        assert_eq!(
+            PageRequest::new(None, None).unwrap(),
+            PageRequest::default()
+        );
         assert_eq!(PageRequest::new(Some(0), None), Err(PageError::Page));
         assert_eq!(PageRequest::new(None, Some(0)), Err(PageError::PageSize));
         assert_eq!(PageRequest::new(None, Some(5001)), Err(PageError::PageSize));

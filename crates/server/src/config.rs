@@ -44,21 +44,25 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let database_url = normalise_database_url(&database_url).ok_or_else(|| ConfigError {
             setting: "LINKWELL_DATABASE_URL",
-            problem: "must be a postgres://... URL, a sqlite:... URL or a path to a SQLite file".to_owned(),
+            problem: "must be a postgres://... URL, a sqlite:... URL or a path to a SQLite file"
+                .to_owned(),
         })?;
         let listen_text = lookup("LINKWELL_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.trim().parse().map_err(|_| ConfigError {
             setting: "LINKWELL_LISTEN",
             problem: format!("'{listen_text}' is not an address and port such as 127.0.0.1:8080"),
         })?;
-        let public_url = match lookup("LINKWELL_PUBLIC_URL").filter(|value| !value.trim().is_empty()) {
+        let public_url = match lookup("LINKWELL_PUBLIC_URL")
+            .filter(|value| !value.trim().is_empty())
+        {
             None => format!("http://{listen}"),
             Some(value) => {
                 let value = value.trim().trim_end_matches('/').to_owned();
                 let rest = value
                     .strip_prefix("http://")
                     .or_else(|| value.strip_prefix("https://"));
-                if !rest.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)) {
+                if !rest.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
+                {
                     return Err(ConfigError {
                         setting: "LINKWELL_PUBLIC_URL",
                         problem: format!("'{value}' is not an http:// or https:// URL"),
@@ -67,7 +71,11 @@ impl Config {
                 value
             }
         };
-        Ok(Self { database_url, listen, public_url })
+        Ok(Self {
+            database_url,
+            listen,
+            public_url,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -99,8 +107,16 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
     }
 
     #[test]
@@ -114,20 +130,34 @@ mod tests {
 
     #[test]
     fn bad_settings_are_named() {
-        assert_eq!(config(&[("LINKWELL_LISTEN", "nowhere")]).unwrap_err().setting, "LINKWELL_LISTEN");
         assert_eq!(
-            config(&[("LINKWELL_DATABASE_URL", "mysql://x")]).unwrap_err().setting,
+            config(&[("LINKWELL_LISTEN", "nowhere")])
+                .unwrap_err()
+                .setting,
+            "LINKWELL_LISTEN"
+        );
+        assert_eq!(
+            config(&[("LINKWELL_DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .setting,
             "LINKWELL_DATABASE_URL"
         );
         assert_eq!(
-            config(&[("LINKWELL_PUBLIC_URL", "ftp://x")]).unwrap_err().setting,
+            config(&[("LINKWELL_PUBLIC_URL", "ftp://x")])
+                .unwrap_err()
+                .setting,
             "LINKWELL_PUBLIC_URL"
         );
     }
 
     #[test]
     fn paths_and_urls_are_accepted() {
-        assert_eq!(config(&[("LINKWELL_DATABASE_URL", "data/l.db")]).unwrap().database_url, "sqlite://data/l.db?mode=rwc");
+        assert_eq!(
+            config(&[("LINKWELL_DATABASE_URL", "data/l.db")])
+                .unwrap()
+                .database_url,
+            "sqlite://data/l.db?mode=rwc"
+        );
         let pg = config(&[("LINKWELL_DATABASE_URL", "postgres://u@h/db")]).unwrap();
         assert_eq!(pg.backend(), Backend::Postgres);
         assert!(!format!("{pg:?}").contains("u@h"));

@@ -14,7 +14,11 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "linkwell", version, about = "A self-hosted, Codat-compatible data-connections platform")]
+#[command(
+    name = "linkwell",
+    version,
+    about = "A self-hosted, Codat-compatible data-connections platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,8 @@ async fn main() -> ExitCode {
     // Logs go to stderr so stdout stays clean for commands that print a result.
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("LINKWELL_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+            EnvFilter::try_from_env("LINKWELL_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -76,13 +81,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let store = Store::connect(&config.database_url)
         .await
-        .map_err(|error| anyhow::anyhow!("LINKWELL_DATABASE_URL: cannot open the database: {error}"))?;
+        .map_err(|error| {
+            anyhow::anyhow!("LINKWELL_DATABASE_URL: cannot open the database: {error}")
+        })?;
     store.migrate().await?;
     match command {
         Command::Migrate => {
             tracing::info!(backend = ?store.backend(), "database is up to date");
         }
-        Command::Keys { command: KeysCommand::Create { client, name } } => {
+        Command::Keys {
+            command: KeysCommand::Create { client, name },
+        } => {
             if name.as_ref().is_some_and(|name| name.chars().count() > 50) {
                 anyhow::bail!("--name: at most 50 characters");
             }
@@ -104,7 +113,12 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), catalogue, &config.public_url);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|error| anyhow::anyhow!("LINKWELL_LISTEN: cannot listen on {}: {error}", config.listen))?;
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "LINKWELL_LISTEN: cannot listen on {}: {error}",
+                config.listen
+            )
+        })?;
     tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url, backend = ?store.backend(), "linkwell is serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -120,7 +134,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

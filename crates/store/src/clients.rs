@@ -121,11 +121,12 @@ impl Store {
         key: ApiKeyId,
     ) -> Result<String, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND client_id = $2 RETURNING key_hash")
-            .bind(key.to_string())
-            .bind(client.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("DELETE FROM api_keys WHERE id = $1 AND client_id = $2 RETURNING key_hash")
+                .bind(key.to_string())
+                .bind(client.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound);
         };

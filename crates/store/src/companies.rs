@@ -55,11 +55,31 @@ const fn related(column: &'static str) -> FieldSource {
 pub static COMPANY_FIELDS: FieldMap = FieldMap {
     resource: "companies",
     fields: &[
-        Field { path: "id", kind: FieldKind::Text, source: FieldSource::Column("c.id") },
-        Field { path: "name", kind: FieldKind::Text, source: FieldSource::Column("c.name") },
-        Field { path: "description", kind: FieldKind::Text, source: FieldSource::Column("c.description") },
-        Field { path: "created", kind: FieldKind::Timestamp, source: FieldSource::Column("c.created") },
-        Field { path: "lastSync", kind: FieldKind::Timestamp, source: FieldSource::Column("c.last_sync") },
+        Field {
+            path: "id",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("c.id"),
+        },
+        Field {
+            path: "name",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("c.name"),
+        },
+        Field {
+            path: "description",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("c.description"),
+        },
+        Field {
+            path: "created",
+            kind: FieldKind::Timestamp,
+            source: FieldSource::Column("c.created"),
+        },
+        Field {
+            path: "lastSync",
+            kind: FieldKind::Timestamp,
+            source: FieldSource::Column("c.last_sync"),
+        },
         Field {
             path: "tags",
             kind: FieldKind::Text,
@@ -70,7 +90,11 @@ pub static COMPANY_FIELDS: FieldMap = FieldMap {
                 value_column: "t.value",
             },
         },
-        Field { path: "dataConnections.id", kind: FieldKind::Text, source: related("x.id") },
+        Field {
+            path: "dataConnections.id",
+            kind: FieldKind::Text,
+            source: related("x.id"),
+        },
         Field {
             path: "dataConnections.status",
             kind: FieldKind::Enum(ConnectionStatus::NAMES),
@@ -81,12 +105,36 @@ pub static COMPANY_FIELDS: FieldMap = FieldMap {
             kind: FieldKind::Enum(SourceType::NAMES),
             source: related("x.source_type"),
         },
-        Field { path: "dataConnections.platformName", kind: FieldKind::Text, source: related("x.platform_name") },
-        Field { path: "dataConnections.integrationKey", kind: FieldKind::Text, source: related("x.platform_key") },
-        Field { path: "dataConnections.integrationId", kind: FieldKind::Text, source: related("x.integration_id") },
-        Field { path: "dataConnections.sourceId", kind: FieldKind::Text, source: related("x.source_id") },
-        Field { path: "dataConnections.created", kind: FieldKind::Timestamp, source: related("x.created") },
-        Field { path: "dataConnections.lastSync", kind: FieldKind::Timestamp, source: related("x.last_sync") },
+        Field {
+            path: "dataConnections.platformName",
+            kind: FieldKind::Text,
+            source: related("x.platform_name"),
+        },
+        Field {
+            path: "dataConnections.integrationKey",
+            kind: FieldKind::Text,
+            source: related("x.platform_key"),
+        },
+        Field {
+            path: "dataConnections.integrationId",
+            kind: FieldKind::Text,
+            source: related("x.integration_id"),
+        },
+        Field {
+            path: "dataConnections.sourceId",
+            kind: FieldKind::Text,
+            source: related("x.source_id"),
+        },
+        Field {
+            path: "dataConnections.created",
+            kind: FieldKind::Timestamp,
+            source: related("x.created"),
+        },
+        Field {
+            path: "dataConnections.lastSync",
+            kind: FieldKind::Timestamp,
+            source: related("x.last_sync"),
+        },
     ],
 };
 
@@ -116,6 +164,22 @@ pub(crate) fn bind_params<'q>(
         };
     }
     query
+}
+
+/// The ORDER BY list for `order`, ending with the insertion sequence so equal keys keep a stable order that
+/// follows the direction of the first key.
+pub(crate) fn order_with_tiebreak(
+    order: &OrderBy,
+    map: &FieldMap,
+    sequence: &str,
+) -> Result<String, StoreError> {
+    let compiled = compile_order(order, map).map_err(StoreError::Query)?;
+    let direction = if order.0.first().is_some_and(|key| key.descending) {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    Ok(format!("{compiled}, {sequence} {direction}"))
 }
 
 fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
@@ -172,10 +236,11 @@ impl Store {
             connections: Vec::new(),
         };
         let mut tx = self.pool.begin().await?;
-        let counted = sqlx::query("UPDATE clients SET company_count = company_count + 1 WHERE id = $1")
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let counted =
+            sqlx::query("UPDATE clients SET company_count = company_count + 1 WHERE id = $1")
+                .bind(client.to_string())
+                .execute(&mut *tx)
+                .await?;
         if counted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -210,12 +275,20 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let mut record = company_from_row(&row)?;
-        record.connections = self.connections_of(client, &[record.id]).await?.remove(&record.id).unwrap_or_default();
+        record.connections = self
+            .connections_of(client, &[record.id])
+            .await?
+            .remove(&record.id)
+            .unwrap_or_default();
         Ok(record)
     }
 
     /// Whether the client has this company (cheaper than loading it).
-    pub async fn company_exists(&self, client: ClientId, company: CompanyId) -> Result<bool, StoreError> {
+    pub async fn company_exists(
+        &self,
+        client: ClientId,
+        company: CompanyId,
+    ) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 AS found FROM companies WHERE id = $1 AND client_id = $2")
             .bind(company.to_string())
             .bind(client.to_string())
@@ -232,16 +305,20 @@ impl Store {
     ) -> Result<Page<CompanyRecord>, StoreError> {
         let mut conditions = String::new();
         let mut params = vec![SqlParam::Text(client.to_string())];
-        let parts = [(&filter.query, &COMPANY_FIELDS), (&filter.tags, &TAG_FIELDS)];
+        let parts = [
+            (&filter.query, &COMPANY_FIELDS),
+            (&filter.tags, &TAG_FIELDS),
+        ];
         for (expr, map) in parts {
             let Some(expr) = expr else { continue };
-            let fragment = compile_filter(expr, map, params.len() + 1).map_err(StoreError::Query)?;
+            let fragment =
+                compile_filter(expr, map, params.len() + 1).map_err(StoreError::Query)?;
             conditions.push_str(" AND ");
             conditions.push_str(&fragment.sql);
             params.extend(fragment.params);
         }
         let order = match &filter.order {
-            Some(order) => format!("{}, c.seq", compile_order(order, &COMPANY_FIELDS).map_err(StoreError::Query)?),
+            Some(order) => order_with_tiebreak(order, &COMPANY_FIELDS, "c.seq")?,
             None => "c.seq".to_owned(),
         };
         let total: i64 = if conditions.is_empty() {
@@ -252,8 +329,11 @@ impl Store {
                 .await?;
             row.try_get(0)?
         } else {
-            let sql = format!("SELECT COUNT(*) FROM companies c WHERE c.client_id = $1{conditions}");
-            let row = bind_params(sqlx::query(&sql), params.clone()).fetch_one(&self.pool).await?;
+            let sql =
+                format!("SELECT COUNT(*) FROM companies c WHERE c.client_id = $1{conditions}");
+            let row = bind_params(sqlx::query(&sql), params.clone())
+                .fetch_one(&self.pool)
+                .await?;
             row.try_get(0)?
         };
         let sql = format!(
@@ -262,8 +342,13 @@ impl Store {
             page.page_size(),
             page.offset()
         );
-        let rows = bind_params(sqlx::query(&sql), params).fetch_all(&self.pool).await?;
-        let mut items = rows.iter().map(company_from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = bind_params(sqlx::query(&sql), params)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut items = rows
+            .iter()
+            .map(company_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<CompanyId> = items.iter().map(|c| c.id).collect();
         let mut connections = self.connections_of(client, &ids).await?;
         for item in &mut items {
@@ -286,7 +371,9 @@ impl Store {
         if companies.is_empty() {
             return Ok(by_company);
         }
-        let placeholders: Vec<String> = (0..companies.len()).map(|i| format!("${}", i + 2)).collect();
+        let placeholders: Vec<String> = (0..companies.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
         let sql = format!(
             "SELECT {CONNECTION_COLUMNS} FROM connections x WHERE x.client_id = $1 \
              AND x.company_id IN ({}) ORDER BY x.seq",
@@ -298,7 +385,10 @@ impl Store {
         }
         for row in query.fetch_all(&self.pool).await? {
             let connection = connection_from_row(&row)?;
-            by_company.entry(connection.company_id).or_default().push(connection);
+            by_company
+                .entry(connection.company_id)
+                .or_default()
+                .push(connection);
         }
         Ok(by_company)
     }
@@ -325,10 +415,16 @@ impl Store {
         }
         // Touch the row even when nothing changes: it proves the company exists and, on SQLite, takes the
         // write lock first so the transaction never has to upgrade a read lock.
-        let assignments = if sets.is_empty() { "id = id".to_owned() } else { sets.join(", ") };
+        let assignments = if sets.is_empty() {
+            "id = id".to_owned()
+        } else {
+            sets.join(", ")
+        };
         let sql = format!("UPDATE companies SET {assignments} WHERE id = $1 AND client_id = $2");
         let mut tx = self.pool.begin().await?;
-        let mut query = sqlx::query(&sql).bind(company.to_string()).bind(client.to_string());
+        let mut query = sqlx::query(&sql)
+            .bind(company.to_string())
+            .bind(client.to_string());
         for param in params {
             query = query.bind(param);
         }
@@ -343,7 +439,11 @@ impl Store {
     }
 
     /// Deletes the company with its connections, their history and its tags.
-    pub async fn delete_company(&self, client: ClientId, company: CompanyId) -> Result<(), StoreError> {
+    pub async fn delete_company(
+        &self,
+        client: ClientId,
+        company: CompanyId,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("DELETE FROM companies WHERE id = $1 AND client_id = $2")
             .bind(company.to_string())
@@ -361,4 +461,3 @@ impl Store {
         Ok(())
     }
 }
-

@@ -10,10 +10,12 @@ use linkwell_domain::query::{Expr, OrderBy};
 use linkwell_domain::time::Timestamp;
 use sqlx::Row;
 
-use crate::companies::bind_params;
+use crate::companies::{bind_params, order_with_tiebreak};
 use crate::database::Store;
 use crate::error::StoreError;
-use crate::filter::{compile_filter, compile_order, Field, FieldKind, FieldMap, FieldSource, SqlParam};
+use crate::filter::{
+    compile_filter, compile_order, Field, FieldKind, FieldMap, FieldSource, SqlParam,
+};
 use crate::records::{
     connection_from_row, optional_text, parsed, text, timestamp, ConnectionErrorRecord,
     ConnectionRecord, HistoryRecord, CONNECTION_COLUMNS,
@@ -38,23 +40,51 @@ pub struct ConnectionListing {
 pub static CONNECTION_FIELDS: FieldMap = FieldMap {
     resource: "connections",
     fields: &[
-        Field { path: "id", kind: FieldKind::Text, source: FieldSource::Column("x.id") },
-        Field { path: "integrationId", kind: FieldKind::Text, source: FieldSource::Column("x.integration_id") },
-        Field { path: "integrationKey", kind: FieldKind::Text, source: FieldSource::Column("x.platform_key") },
-        Field { path: "sourceId", kind: FieldKind::Text, source: FieldSource::Column("x.source_id") },
+        Field {
+            path: "id",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("x.id"),
+        },
+        Field {
+            path: "integrationId",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("x.integration_id"),
+        },
+        Field {
+            path: "integrationKey",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("x.platform_key"),
+        },
+        Field {
+            path: "sourceId",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("x.source_id"),
+        },
         Field {
             path: "sourceType",
             kind: FieldKind::Enum(SourceType::NAMES),
             source: FieldSource::Column("x.source_type"),
         },
-        Field { path: "platformName", kind: FieldKind::Text, source: FieldSource::Column("x.platform_name") },
+        Field {
+            path: "platformName",
+            kind: FieldKind::Text,
+            source: FieldSource::Column("x.platform_name"),
+        },
         Field {
             path: "status",
             kind: FieldKind::Enum(ConnectionStatus::NAMES),
             source: FieldSource::Column("x.status"),
         },
-        Field { path: "created", kind: FieldKind::Timestamp, source: FieldSource::Column("x.created") },
-        Field { path: "lastSync", kind: FieldKind::Timestamp, source: FieldSource::Column("x.last_sync") },
+        Field {
+            path: "created",
+            kind: FieldKind::Timestamp,
+            source: FieldSource::Column("x.created"),
+        },
+        Field {
+            path: "lastSync",
+            kind: FieldKind::Timestamp,
+            source: FieldSource::Column("x.last_sync"),
+        },
     ],
 };
 
@@ -106,7 +136,15 @@ impl Store {
         if inserted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_history(&mut tx, record.id, None, record.status, "Connection created", record.created).await?;
+        insert_history(
+            &mut tx,
+            record.id,
+            None,
+            record.status,
+            "Connection created",
+            record.created,
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -141,20 +179,22 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let mut conditions = String::new();
-        let mut params = vec![SqlParam::Text(client.to_string()), SqlParam::Text(company.to_string())];
+        let mut params = vec![
+            SqlParam::Text(client.to_string()),
+            SqlParam::Text(company.to_string()),
+        ];
         if let Some(expr) = &listing.query {
-            let fragment = compile_filter(expr, &CONNECTION_FIELDS, 3).map_err(StoreError::Query)?;
+            let fragment =
+                compile_filter(expr, &CONNECTION_FIELDS, 3).map_err(StoreError::Query)?;
             conditions = format!(" AND {}", fragment.sql);
             params.extend(fragment.params);
         }
         let order = match &listing.order {
-            Some(order) => format!(
-                "{}, x.seq",
-                compile_order(order, &CONNECTION_FIELDS).map_err(StoreError::Query)?
-            ),
+            Some(order) => order_with_tiebreak(order, &CONNECTION_FIELDS, "x.seq")?,
             None => "x.seq".to_owned(),
         };
-        let scope = format!("FROM connections x WHERE x.client_id = $1 AND x.company_id = $2{conditions}");
+        let scope =
+            format!("FROM connections x WHERE x.client_id = $1 AND x.company_id = $2{conditions}");
         let count_sql = format!("SELECT COUNT(*) {scope}");
         let total: i64 = bind_params(sqlx::query(&count_sql), params.clone())
             .fetch_one(&self.pool)
@@ -165,9 +205,14 @@ impl Store {
             page.page_size(),
             page.offset()
         );
-        let rows = bind_params(sqlx::query(&sql), params).fetch_all(&self.pool).await?;
+        let rows = bind_params(sqlx::query(&sql), params)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(Page {
-            items: rows.iter().map(connection_from_row).collect::<Result<_, _>>()?,
+            items: rows
+                .iter()
+                .map(connection_from_row)
+                .collect::<Result<_, _>>()?,
             request: page,
             total: total.max(0) as u64,
         })
@@ -180,12 +225,14 @@ impl Store {
         company: CompanyId,
         connection: ConnectionId,
     ) -> Result<(), StoreError> {
-        let deleted = sqlx::query("DELETE FROM connections WHERE id = $1 AND company_id = $2 AND client_id = $3")
-            .bind(connection.to_string())
-            .bind(company.to_string())
-            .bind(client.to_string())
-            .execute(&self.pool)
-            .await?;
+        let deleted = sqlx::query(
+            "DELETE FROM connections WHERE id = $1 AND company_id = $2 AND client_id = $3",
+        )
+        .bind(connection.to_string())
+        .bind(company.to_string())
+        .bind(client.to_string())
+        .execute(&self.pool)
+        .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -206,7 +253,9 @@ impl Store {
             let change = transition(current.status, event)?;
             let now = Timestamp::now();
             let mut errors = current.errors.clone();
-            if let ConnectionEvent::AuthorizationFailed { reason } | ConnectionEvent::AccessLost { reason } = event {
+            if let ConnectionEvent::AuthorizationFailed { reason }
+            | ConnectionEvent::AccessLost { reason } = event
+            {
                 errors.push(ConnectionErrorRecord {
                     status_code: None,
                     status_text: None,
@@ -250,7 +299,15 @@ impl Store {
                 tx.rollback().await?;
                 continue;
             }
-            insert_history(&mut tx, connection, Some(change.from), change.to, &change.reason, now).await?;
+            insert_history(
+                &mut tx,
+                connection,
+                Some(change.from),
+                change.to,
+                &change.reason,
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(ConnectionRecord {
                 status: change.to,
@@ -287,11 +344,12 @@ impl Store {
     ) -> Result<Page<HistoryRecord>, StoreError> {
         // Resolving the connection first scopes the history to the client.
         self.get_connection(client, company, connection).await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM connection_history WHERE connection_id = $1")
-            .bind(connection.to_string())
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) FROM connection_history WHERE connection_id = $1")
+                .bind(connection.to_string())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
         let rows = sqlx::query(&format!(
             "SELECT previous_status, status, reason, changed_at FROM connection_history \
              WHERE connection_id = $1 ORDER BY seq LIMIT {} OFFSET {}",
@@ -306,9 +364,9 @@ impl Store {
             .map(|row| {
                 let previous = optional_text(row, "previous_status")?
                     .map(|value| {
-                        value
-                            .parse()
-                            .map_err(|_| StoreError::Corrupt(format!("previous_status holds '{value}'")))
+                        value.parse().map_err(|_| {
+                            StoreError::Corrupt(format!("previous_status holds '{value}'"))
+                        })
                     })
                     .transpose()?;
                 Ok(HistoryRecord {

@@ -33,12 +33,14 @@ impl Store {
         let now = Timestamp::now();
         let expired_before = now.plus_seconds(-IDEMPOTENCY_WINDOW_SECONDS).to_storage();
         // An expired key is free again.
-        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND created < $3")
-            .bind(client.to_string())
-            .bind(key.to_owned())
-            .bind(expired_before)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND created < $3",
+        )
+        .bind(client.to_string())
+        .bind(key.to_owned())
+        .bind(expired_before)
+        .execute(&self.pool)
+        .await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (client_id, key, fingerprint, created) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (client_id, key) DO NOTHING",
@@ -71,7 +73,8 @@ impl Store {
             row.try_get::<Option<String>, _>("response_body")?,
         ) {
             (Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
-                status: u16::try_from(status).map_err(|_| StoreError::Corrupt("status_code".into()))?,
+                status: u16::try_from(status)
+                    .map_err(|_| StoreError::Corrupt("status_code".into()))?,
                 body,
             }),
             _ => Ok(IdempotencyBegin::InProgress),

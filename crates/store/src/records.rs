@@ -102,7 +102,8 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(
 }
 
 /// Columns of `connections` every connection query selects, aliased for [`connection_from_row`].
-pub(crate) const CONNECTION_COLUMNS: &str = "x.id, x.company_id, x.platform_key, x.integration_id, \
+pub(crate) const CONNECTION_COLUMNS: &str =
+    "x.id, x.company_id, x.platform_key, x.integration_id, \
      x.source_id, x.source_type, x.platform_name, x.status, x.created, x.last_sync, x.errors";
 
 pub(crate) fn connection_from_row(row: &AnyRow) -> Result<ConnectionRecord, StoreError> {

@@ -27,7 +27,10 @@ pub async fn list_api_keys(
 ) -> ApiResult<axum::Json<ApiKeys>> {
     let keys = state.store.list_api_keys(client).await?;
     Ok(axum::Json(ApiKeys {
-        results: keys.iter().map(|key| ApiKeyDetails::from_record(key, None)).collect(),
+        results: keys
+            .iter()
+            .map(|key| ApiKeyDetails::from_record(key, None))
+            .collect(),
     }))
 }
 
@@ -52,7 +55,9 @@ pub async fn create_api_key(
         None
     } else {
         serde_json::from_slice::<CreateApiKey>(&body)
-            .map_err(|error| ApiError::BadRequest(format!("The request body is not valid: {error}")))?
+            .map_err(|error| {
+                ApiError::BadRequest(format!("The request body is not valid: {error}"))
+            })?
             .name
     };
     if let Some(name) = &name {
@@ -65,7 +70,10 @@ pub async fn create_api_key(
     let created = state.store.create_api_key(client, name.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(ApiKeyDetails::from_record(&created.record, Some(created.raw_key))),
+        axum::Json(ApiKeyDetails::from_record(
+            &created.record,
+            Some(created.raw_key),
+        )),
     ))
 }
 
@@ -85,10 +93,14 @@ pub async fn delete_api_key(
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::NotFound(format!("No API key was found with ID {key}"));
     let id: ApiKeyId = parse_id(&key, not_found)?;
-    let hash = state.store.delete_api_key(client, id).await.map_err(|error| match error {
-        StoreError::NotFound => not_found(),
-        other => other.into(),
-    })?;
+    let hash = state
+        .store
+        .delete_api_key(client, id)
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => not_found(),
+            other => other.into(),
+        })?;
     state.keys.remove(&hash);
     Ok(StatusCode::NO_CONTENT)
 }

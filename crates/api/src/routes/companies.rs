@@ -64,7 +64,9 @@ fn parse_tags(raw: Option<std::collections::BTreeMap<String, String>>) -> ApiRes
 }
 
 fn parse_description(raw: Option<String>) -> ApiResult<Option<CompanyDescription>> {
-    raw.map(|text| CompanyDescription::parse(&text)).transpose().map_err(bad)
+    raw.map(|text| CompanyDescription::parse(&text))
+        .transpose()
+        .map_err(bad)
 }
 
 #[utoipa::path(
@@ -89,10 +91,16 @@ pub async fn list_companies(
         tags: parse_filter("tags", params.tags.as_deref())?,
         order: listing.order,
     };
-    let page = state.store.list_companies(client, listing.page, &filter).await?;
+    let page = state
+        .store
+        .list_companies(client, listing.page, &filter)
+        .await?;
     let extra = extra_params(&list, &[("tags", params.tags.as_deref())]);
     Ok(axum::Json(Companies::new(
-        page.items.iter().map(|c| Company::from_record(c, &state.public_url)).collect(),
+        page.items
+            .iter()
+            .map(|c| Company::from_record(c, &state.public_url))
+            .collect(),
         uri.path(),
         &extra,
         page.request,
@@ -105,11 +113,14 @@ pub(crate) fn extra_params<'a>(
     list: &'a ListParams,
     more: &[(&'a str, Option<&'a str>)],
 ) -> Vec<(&'a str, &'a str)> {
-    [("query", list.query.as_deref()), ("orderBy", list.order_by.as_deref())]
-        .into_iter()
-        .chain(more.iter().copied())
-        .filter_map(|(name, value)| value.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
-        .collect()
+    [
+        ("query", list.query.as_deref()),
+        ("orderBy", list.order_by.as_deref()),
+    ]
+    .into_iter()
+    .chain(more.iter().copied())
+    .filter_map(|(name, value)| value.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
+    .collect()
 }
 
 #[utoipa::path(
@@ -152,7 +163,11 @@ pub async fn get_company(
     Path(company): Path<String>,
 ) -> ApiResult<axum::Json<Company>> {
     let id = company_id(&company)?;
-    let record = state.store.get_company(client, id).await.map_err(company_error(id))?;
+    let record = state
+        .store
+        .get_company(client, id)
+        .await
+        .map_err(company_error(id))?;
     Ok(axum::Json(Company::from_record(&record, &state.public_url)))
 }
 
@@ -179,7 +194,11 @@ pub async fn replace_company(
         description: Some(parse_description(body.description)?),
         tags: Some(parse_tags(body.tags)?),
     };
-    let record = state.store.update_company(client, id, changes).await.map_err(company_error(id))?;
+    let record = state
+        .store
+        .update_company(client, id, changes)
+        .await
+        .map_err(company_error(id))?;
     Ok(axum::Json(Company::from_record(&record, &state.public_url)))
 }
 
@@ -205,11 +224,20 @@ pub async fn update_company(
 ) -> ApiResult<axum::Json<Company>> {
     let id = company_id(&company)?;
     let changes = CompanyChanges {
-        name: body.name.as_deref().map(CompanyName::parse).transpose().map_err(bad)?,
+        name: body
+            .name
+            .as_deref()
+            .map(CompanyName::parse)
+            .transpose()
+            .map_err(bad)?,
         description: parse_description(body.description)?.map(Some),
         tags: body.tags.map(|tags| parse_tags(Some(tags))).transpose()?,
     };
-    let record = state.store.update_company(client, id, changes).await.map_err(company_error(id))?;
+    let record = state
+        .store
+        .update_company(client, id, changes)
+        .await
+        .map_err(company_error(id))?;
     Ok(axum::Json(Company::from_record(&record, &state.public_url)))
 }
 
@@ -228,6 +256,10 @@ pub async fn delete_company(
     Path(company): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = company_id(&company)?;
-    state.store.delete_company(client, id).await.map_err(company_error(id))?;
+    state
+        .store
+        .delete_company(client, id)
+        .await
+        .map_err(company_error(id))?;
     Ok(StatusCode::NO_CONTENT)
 }

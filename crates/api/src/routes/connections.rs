@@ -54,12 +54,18 @@ pub async fn list_connections(
             client,
             company,
             listing.page,
-            &ConnectionListing { query: listing.query, order: listing.order },
+            &ConnectionListing {
+                query: listing.query,
+                order: listing.order,
+            },
         )
         .await
         .map_err(company_error(company))?;
     Ok(axum::Json(Connections::new(
-        page.items.iter().map(|c| Connection::from_record(c, &state.public_url)).collect(),
+        page.items
+            .iter()
+            .map(|c| Connection::from_record(c, &state.public_url))
+            .collect(),
         uri.path(),
         &extra_params(&params, &[]),
         page.request,
@@ -91,7 +97,11 @@ pub async fn create_connection(
     let raw_key = body
         .platform_key
         .ok_or_else(|| ApiError::BadRequest("platformKey is required".to_owned()))?;
-    let not_found = || ApiError::NotFound(format!("No integration was found with platform key '{raw_key}'"));
+    let not_found = || {
+        ApiError::NotFound(format!(
+            "No integration was found with platform key '{raw_key}'"
+        ))
+    };
     let key = PlatformKey::parse(&raw_key).map_err(|_| not_found())?;
     let integration = state
         .catalogue
@@ -113,7 +123,10 @@ pub async fn create_connection(
         )
         .await
         .map_err(company_error(company))?;
-    Ok(axum::Json(Connection::from_record(&record, &state.public_url)))
+    Ok(axum::Json(Connection::from_record(
+        &record,
+        &state.public_url,
+    )))
 }
 
 #[utoipa::path(
@@ -140,7 +153,10 @@ pub async fn get_connection(
         .get_connection(client, company, connection)
         .await
         .map_err(connection_error(connection))?;
-    Ok(axum::Json(Connection::from_record(&record, &state.public_url)))
+    Ok(axum::Json(Connection::from_record(
+        &record,
+        &state.public_url,
+    )))
 }
 
 #[utoipa::path(
@@ -169,15 +185,24 @@ pub async fn unlink_connection(
     let (company, connection) = ids(&company, &connection)?;
     if body.status != Some(DataConnectionStatus::Unlinked) {
         return Err(ApiError::BadRequest(
-            "status must be \"Unlinked\": a connection can only be unlinked through this endpoint".to_owned(),
+            "status must be \"Unlinked\": a connection can only be unlinked through this endpoint"
+                .to_owned(),
         ));
     }
     let record = state
         .store
-        .apply_connection_event(client, company, connection, &ConnectionEvent::UnlinkRequested)
+        .apply_connection_event(
+            client,
+            company,
+            connection,
+            &ConnectionEvent::UnlinkRequested,
+        )
         .await
         .map_err(connection_error(connection))?;
-    Ok(axum::Json(Connection::from_record(&record, &state.public_url)))
+    Ok(axum::Json(Connection::from_record(
+        &record,
+        &state.public_url,
+    )))
 }
 
 #[utoipa::path(
@@ -243,7 +268,10 @@ pub async fn connection_history(
         .await
         .map_err(connection_error(connection))?;
     Ok(axum::Json(ConnectionHistory::new(
-        page.items.iter().map(ConnectionStatusChange::from).collect(),
+        page.items
+            .iter()
+            .map(ConnectionStatusChange::from)
+            .collect(),
         uri.path(),
         &[],
         page.request,

@@ -128,12 +128,18 @@ fn lookup<'a>(state: &'a AppState, raw: &str) -> ApiResult<&'a CatalogueEntry> {
     PlatformKey::parse(raw)
         .ok()
         .and_then(|key| state.catalogue.get(&key))
-        .ok_or_else(|| ApiError::NotFound(format!("No integration was found with platform key '{raw}'")))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No integration was found with platform key '{raw}'"
+            ))
+        })
 }
 
 /// The value at a path of an integration's JSON form, for ordering.
 fn value_at<'a>(doc: &'a serde_json::Value, path: &QueryPath) -> Option<&'a serde_json::Value> {
-    path.segments().iter().try_fold(doc, |node, segment| node.get(segment))
+    path.segments()
+        .iter()
+        .try_fold(doc, |node, segment| node.get(segment))
 }
 
 fn compare(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> Ordering {
@@ -198,7 +204,10 @@ pub async fn list_integrations(
         })
         .collect();
     if let Some(sample) = entries.first().map(|(_, json)| json.clone()) {
-        let order_paths = listing.order.iter().flat_map(|order| order.0.iter().map(|key| &key.path));
+        let order_paths = listing
+            .order
+            .iter()
+            .flat_map(|order| order.0.iter().map(|key| &key.path));
         let query_paths = listing.query.iter().flat_map(|query| query.paths());
         for path in query_paths.chain(order_paths) {
             check_known(&sample, path)?;
@@ -212,7 +221,11 @@ pub async fn list_integrations(
             order.0.iter().fold(Ordering::Equal, |so_far, key| {
                 so_far.then_with(|| {
                     let ordering = compare(value_at(a, &key.path), value_at(b, &key.path));
-                    if key.descending { ordering.reverse() } else { ordering }
+                    if key.descending {
+                        ordering.reverse()
+                    } else {
+                        ordering
+                    }
                 })
             })
         });
@@ -305,7 +318,11 @@ pub async fn integration_logo(
             name = entry.name
         ),
         "full.svg" | "button.svg" | "button-hover.svg" => {
-            let (fill, text) = if variant == "button-hover.svg" { ("#fff", colour.as_str()) } else { (colour.as_str(), "#fff") };
+            let (fill, text) = if variant == "button-hover.svg" {
+                ("#fff", colour.as_str())
+            } else {
+                (colour.as_str(), "#fff")
+            };
             format!(
                 r##"<svg xmlns="http://www.w3.org/2000/svg" width="240" height="48" viewBox="0 0 240 48" role="img" aria-label="{name}"><rect width="240" height="48" rx="8" fill="{fill}" stroke="{colour}" stroke-width="2"/><text x="120" y="31" font-family="sans-serif" font-size="18" font-weight="700" fill="{text}" text-anchor="middle">{name}</text></svg>"##,
                 name = entry.name
@@ -314,7 +331,10 @@ pub async fn integration_logo(
         _ => return Err(ApiError::NotFound("No such image".to_owned())),
     };
     Ok((
-        [(CONTENT_TYPE, "image/svg+xml"), (CACHE_CONTROL, "public, max-age=86400")],
+        [
+            (CONTENT_TYPE, "image/svg+xml"),
+            (CACHE_CONTROL, "public, max-age=86400"),
+        ],
         svg,
     ))
 }

@@ -46,8 +46,11 @@ pub fn parse_query(input: &str) -> Result<Expr, QueryError> {
     parser.skip_whitespace();
     match parser.peek() {
         None => Ok(expr),
-        Some('}') => Err(parser.error(format!("unexpected '}}' {}", parser.at()))),
-        Some(_) => Err(parser.error(format!("expected '&&' or '||' {}", parser.at()))),
+        Some('}') => Err(QueryError::new(format!("unexpected '}}' {}", parser.at()))),
+        Some(_) => Err(QueryError::new(format!(
+            "expected '&&' or '||' {}",
+            parser.at()
+        ))),
     }
 }
 
@@ -63,14 +66,10 @@ impl Parser {
     }
 
     fn looking_at(&self, token: &str) -> bool {
-        let mut at = self.pos;
-        for expected in token.chars() {
-            if self.chars.get(at) != Some(&expected) {
-                return false;
-            }
-            at += 1;
-        }
-        true
+        token
+            .chars()
+            .enumerate()
+            .all(|(offset, expected)| self.chars.get(self.pos + offset) == Some(&expected))
     }
 
     /// Skips whitespace, then consumes `token` if it comes next.
@@ -93,10 +92,6 @@ impl Parser {
     /// Where the parser stands, for messages: "at position 4", or that plus a note when it is the end.
     fn at(&self) -> String {
         describe_position(self.pos, self.chars.len())
-    }
-
-    fn error(&self, message: String) -> QueryError {
-        QueryError::new(message)
     }
 
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
@@ -122,7 +117,7 @@ impl Parser {
         }
         let open = self.pos;
         if self.depth >= MAX_NESTING {
-            return Err(self.error(format!(
+            return Err(QueryError::new(format!(
                 "groups are nested more than {MAX_NESTING} deep at position {open}"
             )));
         }
@@ -136,8 +131,13 @@ impl Parser {
                 self.depth -= 1;
                 Ok(inner)
             }
-            None => Err(self.error(format!("unclosed '{{' opened at position {open}"))),
-            Some(_) => Err(self.error(format!("expected '&&', '||' or '}}' {}", self.at()))),
+            None => Err(QueryError::new(format!(
+                "unclosed '{{' opened at position {open}"
+            ))),
+            Some(_) => Err(QueryError::new(format!(
+                "expected '&&', '||' or '}}' {}",
+                self.at()
+            ))),
         }
     }
 
@@ -145,7 +145,7 @@ impl Parser {
         let path = self.path()?;
         self.skip_whitespace();
         let Some(op) = self.operator() else {
-            return Err(self.error(format!(
+            return Err(QueryError::new(format!(
                 "expected an operator ({OPERATOR_LIST}) after '{path}' {}",
                 self.at()
             )));
@@ -167,7 +167,10 @@ impl Parser {
                 } else {
                     " after '.'"
                 };
-                return Err(self.error(format!("property name expected{after_dot} {}", self.at())));
+                return Err(QueryError::new(format!(
+                    "property name expected{after_dot} {}",
+                    self.at()
+                )));
             }
             segments.push(self.chars[start..self.pos].iter().collect());
             if self.peek() == Some('.') {
@@ -201,7 +204,7 @@ impl Parser {
         let value: String = self.chars[start..self.pos].iter().collect();
         let value = value.trim_end();
         if value.is_empty() {
-            return Err(self.error(format!(
+            return Err(QueryError::new(format!(
                 "value expected after '{path}{op}' {}; write \"\" for an empty value",
                 describe_position(start, self.chars.len())
             )));
@@ -216,7 +219,9 @@ impl Parser {
         loop {
             match self.peek() {
                 None => {
-                    return Err(self.error(format!("unclosed '\"' opened at position {open}")));
+                    return Err(QueryError::new(format!(
+                        "unclosed '\"' opened at position {open}"
+                    )));
                 }
                 Some('"') => {
                     self.pos += 1;
@@ -228,14 +233,16 @@ impl Parser {
                         self.pos += 2;
                     }
                     Some(other) => {
-                        return Err(self.error(format!(
+                        return Err(QueryError::new(format!(
                             "unknown escape '\\{other}' at position {}; inside quotes only \\\" and \\\\ \
                              are escapes",
                             self.pos
                         )));
                     }
                     None => {
-                        return Err(self.error(format!("unclosed '\"' opened at position {open}")));
+                        return Err(QueryError::new(format!(
+                            "unclosed '\"' opened at position {open}"
+                        )));
                     }
                 },
                 Some(c) => {

@@ -348,7 +348,7 @@ fn expr_strategy() -> impl Strategy<Value = Expr> {
         "unknown",
         "a.b.c",
     ]);
-    let leaf = prop_oneof![3 => text, 1 => any];
+    let leaf = prop_oneof![8 => text, 1 => any];
     leaf.prop_recursive(4, 24, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..=3).prop_map(Expr::And),
@@ -493,7 +493,7 @@ mod sqlite {
             .build()
             .unwrap();
         let pool = runtime.block_on(database());
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(128));
         runner
             .run(&expr_strategy(), |expr| {
                 if let Ok(fragment) = compile_filter(&expr, &COMPANIES, 2) {

@@ -1,0 +1,300 @@
+//! The test harness: every test gets its own database (a SQLite file in a temporary directory, or a fresh
+//! PostgreSQL schema), a client with an API key, and the real router on a port of its own.
+//!
+//! `backend_tests!` writes each test once and runs it on both databases. PostgreSQL is the local server
+//! (`LINKWELL_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`); if it is unreachable the
+//! PostgreSQL half fails, it never skips.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use linkwell_api::{router, AppState, BUILT_IN_CATALOGUE};
+use linkwell_domain::ids::ClientId;
+use linkwell_domain::integration::Catalogue;
+use linkwell_store::Store;
+use serde_json::Value;
+use sqlx::Executor;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub client: ClientId,
+    pub key: String,
+    pub http: reqwest::Client,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Schema(String),
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("LINKWELL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A store on a database of its own.
+pub async fn fresh_store(db: Db) -> (Store, Cleanup) {
+    sqlx::any::install_default_drivers();
+    match db {
+        Db::Sqlite => {
+            let dir = std::env::temp_dir().join(unique("linkwell_test"));
+            std::fs::create_dir_all(&dir).expect("temporary directory");
+            let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+            let store = Store::connect(&url).await.expect("open SQLite");
+            store.migrate().await.expect("migrate SQLite");
+            (store, Cleanup::Directory(dir))
+        }
+        Db::Postgres => {
+            let admin_url = postgres_url();
+            let schema = unique("lw");
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .unwrap_or_else(|error| {
+                    panic!("PostgreSQL at {admin_url} is required for these tests: {error}")
+                });
+            admin
+                .execute(format!("CREATE SCHEMA {schema}").as_str())
+                .await
+                .expect("create schema");
+            let separator = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+            let store = Store::connect(&url).await.expect("open PostgreSQL");
+            store.migrate().await.expect("migrate PostgreSQL");
+            (store, Cleanup::Schema(schema))
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn start(db: Db) -> Self {
+        let (store, cleanup) = fresh_store(db).await;
+        let client = store.ensure_client("test-client").await.expect("client");
+        let key = store
+            .create_api_key(client, Some("test"))
+            .await
+            .expect("key")
+            .raw_key;
+        let catalogue = Catalogue::parse(BUILT_IN_CATALOGUE).expect("catalogue");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let base = format!("http://{address}");
+        let state = AppState::new(store.clone(), catalogue, &base);
+        tokio::spawn(async move {
+            axum::serve(listener, router(state)).await.expect("serve");
+        });
+        Self {
+            base,
+            store,
+            client,
+            key,
+            http: reqwest::Client::new(),
+            cleanup,
+        }
+    }
+
+    /// Another client with its own key on the same database.
+    pub async fn other_client(&self, name: &str) -> (ClientId, String) {
+        let client = self.store.ensure_client(name).await.expect("client");
+        let key = self
+            .store
+            .create_api_key(client, None)
+            .await
+            .expect("key")
+            .raw_key;
+        (client, key)
+    }
+
+    pub fn auth(key: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(key)
+        )
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_as(&self.key, method, path)
+    }
+
+    pub fn request_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", Self::auth(key))
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    pub async fn create_company(&self, name: &str) -> Value {
+        let (status, body) = self
+            .post("/companies", serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(status, 200, "create company: {body}");
+        body
+    }
+
+    pub async fn create_connection(&self, company: &str, platform_key: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/companies/{company}/connections"),
+                serde_json::json!({ "platformKey": platform_key }),
+            )
+            .await;
+        assert_eq!(status, 200, "create connection: {body}");
+        body
+    }
+
+    /// Drops the test's database. Called at the end of each passing test.
+    pub async fn finish(self) {
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema(schema) => drop_schema(&schema).await,
+        }
+    }
+}
+
+impl Cleanup {
+    pub async fn run(self) {
+        match self {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema(schema) => drop_schema(&schema).await,
+        }
+    }
+}
+
+async fn drop_schema(schema: &str) {
+    if let Ok(mut admin) = <sqlx::AnyConnection as sqlx::Connection>::connect(&postgres_url()).await
+    {
+        let _ = admin
+            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+            .await;
+    }
+}
+
+/// Status and JSON body (Null when the body is empty).
+pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts that `body` is a Codat ErrorMessage with this status and an error text containing `needle`.
+pub fn assert_error(status: u16, body: &Value, expected: u16, needle: &str) {
+    assert_eq!(status, expected, "unexpected status; body: {body}");
+    assert_eq!(body["statusCode"], expected, "statusCode in {body}");
+    let error = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text in {body}"));
+    assert!(
+        error.to_lowercase().contains(&needle.to_lowercase()),
+        "error '{error}' does not mention '{needle}'"
+    );
+    assert!(
+        body["correlationId"]
+            .as_str()
+            .is_some_and(|id| id.len() >= 16),
+        "correlationId in {body}"
+    );
+    for field in ["service", "canBeRetried", "detailedErrorCode"] {
+        assert!(body.get(field).is_some(), "{field} missing from {body}");
+    }
+    assert!(
+        body.get("validation").is_some(),
+        "validation missing from {body}"
+    );
+}
+
+/// Runs each listed `async fn name(app: TestApp) -> TestApp` on SQLite and on PostgreSQL, each on a database
+/// of its own.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::start($crate::common::Db::Sqlite).await;
+                    super::$name(app).await.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::start($crate::common::Db::Postgres).await;
+                    super::$name(app).await.finish().await;
+                }
+            )*
+        }
+    };
+}
