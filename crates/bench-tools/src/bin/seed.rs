@@ -135,7 +135,8 @@ async fn main() -> anyhow::Result<()> {
     let existing = company_count(&store, client).await?;
     let to_create = args.companies.saturating_sub(existing);
     eprintln!(
-        "seed: {:?}, client '{}' has {existing} companies; creating {to_create} with {} connection(s) each, {} writers",
+        "seed: {:?}, client '{}' has {existing} companies; creating {to_create} \
+         with {} connection(s) each, {} writers",
         store.backend(),
         args.client,
         args.connections_per_company,
@@ -180,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let total = company_count(&store, client).await?;
     eprintln!(
-        "seed: created {to_create} companies in {seconds:.1}s ({:.0} companies/s); the client now has {total}",
+        "seed: created {to_create} companies in {seconds:.1}s ({:.0}/s); the client now has {total}",
         to_create as f64 / seconds.max(1e-9)
     );
     if total < args.companies {

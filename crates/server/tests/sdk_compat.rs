@@ -1,0 +1,314 @@
+//! Codat's official Python SDK (`codat-platform`, pinned in `tests/sdk/requirements.txt`), unmodified,
+//! against the real `linkwell` binary: the promise that an application written for Codat works by changing
+//! only the base URL and the API key.
+//!
+//! The test builds a virtualenv under `<target>/sdk-venv` (rebuilt when the requirements or the Python
+//! version change; a lock file serialises concurrent test processes), creates a key and serves a fresh
+//! SQLite database on a free loopback port, then runs `tests/sdk/codat_sdk_test.py` against it. Python 3
+//! with `venv` and pip is required: without it the test fails, it never skips. `LINKWELL_SDK_PYTHON`
+//! names another interpreter than `python3`.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+const HASH_FILE: &str = ".requirements-hash";
+
+#[test]
+fn codat_python_sdk_works_against_linkwell() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sdk_dir = repo.join("tests/sdk");
+    let python = ensure_venv(&sdk_dir.join("requirements.txt"));
+
+    let work = TempDir::new("linkwell-sdk-compat");
+    let database = work.path.join("linkwell.db");
+    let key = create_key(&database);
+    let server = Server::start(&database, &work.path);
+
+    let stdout_path = work.path.join("sdk-test.stdout");
+    let stderr_path = work.path.join("sdk-test.stderr");
+    let mut script = Command::new(&python);
+    script
+        .arg(sdk_dir.join("codat_sdk_test.py"))
+        .env("LINKWELL_BASE_URL", &server.base_url)
+        .env("LINKWELL_API_KEY", &key)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(create_file(&stdout_path))
+        .stderr(create_file(&stderr_path));
+    let status = run_bounded(&mut script, SCRIPT_TIMEOUT);
+    let stdout = read_lossy(&stdout_path);
+    let stderr = read_lossy(&stderr_path);
+    println!("{stdout}");
+    assert!(
+        status == Some(0),
+        "the SDK test script {} against {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n--- server log ---\n{}",
+        match status {
+            Some(code) => format!("exited with {code}"),
+            None => format!("did not finish within {SCRIPT_TIMEOUT:?}"),
+        },
+        server.base_url,
+        read_lossy(&server.log_path),
+    );
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.ends_with(" passed, 0 failed"),
+        "the script's last line is not its summary: {summary:?}"
+    );
+}
+
+/// Makes sure the virtualenv matches the requirements and the interpreter; returns its Python.
+fn ensure_venv(requirements: &Path) -> PathBuf {
+    let base_python = std::env::var("LINKWELL_SDK_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let version = Command::new(&base_python).arg("--version").output();
+    let version = match version {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => panic!("`{base_python} --version` failed: {}", describe(&output)),
+        Err(error) => {
+            panic!("the SDK test needs Python 3 (`{base_python}`), which cannot run: {error}")
+        }
+    };
+    let requirements_text = fs::read(requirements)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", requirements.display()));
+    let mut fingerprint = requirements_text;
+    fingerprint.extend_from_slice(&version.stdout);
+    fingerprint.extend_from_slice(&version.stderr);
+    let hash = format!("{:016x}", fnv1a(&fingerprint));
+
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let venv = target.join("sdk-venv");
+    let python = venv.join("bin/python");
+
+    // Held until this function returns: another test process waits here instead of building the same venv.
+    let lock =
+        File::create(target.join("sdk-venv.lock")).expect("cannot create the venv lock file");
+    lock.lock().expect("cannot lock the venv lock file");
+
+    let current = fs::read_to_string(venv.join(HASH_FILE)).unwrap_or_default();
+    if current.trim() == hash && python.exists() {
+        return python;
+    }
+    if venv.exists() {
+        fs::remove_dir_all(&venv).expect("cannot remove the stale SDK venv");
+    }
+    eprintln!("creating the SDK venv {} ...", venv.display());
+    let created = Command::new(&base_python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run `{base_python} -m venv`: {error}"));
+    assert!(
+        created.status.success(),
+        "`{base_python} -m venv {}` failed (is the venv module installed?): {}",
+        venv.display(),
+        describe(&created)
+    );
+    let pip = venv.join("bin/pip");
+    let installed = Command::new(&pip)
+        .args(["install", "-q", "--disable-pip-version-check", "-r"])
+        .arg(requirements)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", pip.display()));
+    assert!(
+        installed.status.success(),
+        "pip could not install {}: {}",
+        requirements.display(),
+        describe(&installed)
+    );
+    // Written last, so an interrupted build is never taken for a finished one.
+    fs::write(venv.join(HASH_FILE), &hash).expect("cannot record the venv's requirements hash");
+    python
+}
+
+/// FNV-1a, 64 bits: a hash that stays the same across Rust versions, unlike `DefaultHasher`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn linkwell(database: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_linkwell"));
+    command
+        .env("LINKWELL_DATABASE_URL", database)
+        .env("LINKWELL_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+fn create_key(database: &Path) -> String {
+    let output = linkwell(database)
+        .args([
+            "keys",
+            "create",
+            "--client",
+            "sdk-compat",
+            "--name",
+            "sdk-compat",
+        ])
+        .output()
+        .expect("cannot run linkwell keys create");
+    assert!(
+        output.status.success(),
+        "linkwell keys create failed: {}",
+        describe(&output)
+    );
+    let key = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(!key.is_empty(), "linkwell keys create printed no key");
+    key
+}
+
+/// A running `linkwell serve`, killed when dropped (also when the test panics).
+struct Server {
+    child: Child,
+    base_url: String,
+    log_path: PathBuf,
+}
+
+impl Server {
+    fn start(database: &Path, work: &Path) -> Self {
+        let log_path = work.join("server.log");
+        let mut last_log = String::new();
+        // A port found free can be taken before the server binds it; try a few.
+        for _ in 0..3 {
+            let address = free_port();
+            let base_url = format!("http://{address}");
+            let child = linkwell(database)
+                .arg("serve")
+                .env("LINKWELL_LISTEN", address.to_string())
+                .env("LINKWELL_PUBLIC_URL", &base_url)
+                .env("LINKWELL_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(create_file(&log_path))
+                .spawn()
+                .expect("cannot start linkwell serve");
+            let mut server = Server {
+                child,
+                base_url,
+                log_path: log_path.clone(),
+            };
+            if server.wait_healthy(address) {
+                return server;
+            }
+            drop(server);
+            last_log = read_lossy(&log_path);
+            if !last_log.contains("LINKWELL_LISTEN") {
+                break;
+            }
+        }
+        panic!("linkwell serve did not answer GET /health within {HEALTH_TIMEOUT:?}:\n{last_log}");
+    }
+
+    /// True once `GET /health` answers 200; false if the server exits or the time runs out.
+    fn wait_healthy(&mut self, address: SocketAddr) -> bool {
+        let deadline = Instant::now() + HEALTH_TIMEOUT;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            if health_ok(address) {
+                return true;
+            }
+            sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("cannot find a free port on 127.0.0.1")
+}
+
+fn health_ok(address: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+/// Runs the command to completion, or kills it after `timeout`; the exit code, None if killed or signalled.
+fn run_bounded(command: &mut Command, timeout: Duration) -> Option<i32> {
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if Instant::now() < deadline => sleep(Duration::from_millis(100)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&path)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+fn create_file(path: &Path) -> File {
+    File::create(path).unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()))
+}
+
+fn read_lossy(path: &Path) -> String {
+    fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
