@@ -70,7 +70,7 @@ pub struct DataConnectionError {
     pub error_message: Option<String>,
     pub errored_on_utc: String,
     /// `Active` or `Resolved` for transient errors; null otherwise.
-    #[schema(nullable)]
+    #[schema(schema_with = error_status_schema)]
     pub status: Option<String>,
     #[schema(nullable)]
     pub resolved_on_utc: Option<String>,
@@ -87,6 +87,19 @@ impl From<&ConnectionErrorRecord> for DataConnectionError {
             resolved_on_utc: error.resolved_on_utc.clone(),
         }
     }
+}
+
+fn error_status_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
+        .enum_values(Some(["Active", "Resolved"]))
+        .description(Some(
+            "The status of a transient error; null when the error is not transient.",
+        ))
+        .build()
 }
 
 /// A company's connection to one platform.

@@ -73,9 +73,24 @@ impl Modify for Security {
 
 /// The document as served at `/openapi.json` and stored in the repository.
 pub fn document_json() -> String {
-    let mut text = ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned());
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    null_last(&mut document);
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned());
     text.push('\n');
     text
+}
+
+/// Nullable references come out as `oneOf: [null, $ref]`. Listing the real schema first means the same, and
+/// tools and code generators that read the first alternative see the type rather than `null`.
+fn null_last(node: &mut serde_json::Value) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(choices)) = map.get_mut("oneOf") {
+                choices.sort_by_key(|choice| choice.get("type").is_some_and(|kind| kind == "null"));
+            }
+            map.values_mut().for_each(null_last);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(null_last),
+        _ => {}
+    }
 }

@@ -30,7 +30,12 @@ fn ids(company: &Value, connection: &Value) -> (CompanyId, ConnectionId) {
 async fn link(app: &TestApp, company: &Value, connection: &Value) -> Result<(), StoreError> {
     let (company, connection) = ids(company, connection);
     app.store
-        .apply_connection_event(app.client, company, connection, &ConnectionEvent::AuthorizationCompleted)
+        .apply_connection_event(
+            app.client,
+            company,
+            connection,
+            &ConnectionEvent::AuthorizationCompleted,
+        )
         .await
         .map(|_| ())
 }
@@ -46,12 +51,20 @@ async fn create_connection_is_pending_with_a_link_url(app: TestApp) -> TestApp {
     assert_eq!(connection["platformName"], "Sandbox Accounting");
     assert_eq!(
         connection["linkUrl"],
-        format!("{}/link/companies/{company_id}/connections/{id}/start", app.base)
+        format!(
+            "{}/link/companies/{company_id}/connections/{id}/start",
+            app.base
+        )
     );
     for field in ["integrationId", "sourceId", "created"] {
-        assert!(connection[field].as_str().is_some_and(|v| !v.is_empty()), "{field}");
+        assert!(
+            connection[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}"
+        );
     }
-    let (status, fetched) = app.get(&format!("/companies/{company_id}/connections/{id}")).await;
+    let (status, fetched) = app
+        .get(&format!("/companies/{company_id}/connections/{id}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(fetched, connection);
     let (_, company) = app.get(&format!("/companies/{company_id}")).await;
@@ -70,17 +83,25 @@ async fn create_connection_validates_the_platform_key(app: TestApp) -> TestApp {
     assert_error(status, &body, 400, "platformKey");
     let missing = uuid::Uuid::new_v4();
     let (status, body) = app
-        .post(&format!("/companies/{missing}/connections"), json!({"platformKey": "mqjo"}))
+        .post(
+            &format!("/companies/{missing}/connections"),
+            json!({"platformKey": "mqjo"}),
+        )
         .await;
     assert_error(status, &body, 404, "company");
     let (_, list) = app.get(&path).await;
-    assert_eq!(list["totalResults"], 0, "failed creations leave nothing behind");
+    assert_eq!(
+        list["totalResults"], 0,
+        "failed creations leave nothing behind"
+    );
     app
 }
 
 async fn unlink_only_from_linked(app: TestApp) -> TestApp {
     let company = app.create_company("Unlinker").await;
-    let connection = app.create_connection(company["id"].as_str().unwrap(), "bnks").await;
+    let connection = app
+        .create_connection(company["id"].as_str().unwrap(), "bnks")
+        .await;
     let path = format!(
         "/companies/{}/connections/{}",
         company["id"].as_str().unwrap(),
@@ -108,7 +129,9 @@ async fn unlink_only_from_linked(app: TestApp) -> TestApp {
 
 async fn history_records_every_change(app: TestApp) -> TestApp {
     let company = app.create_company("Historic").await;
-    let connection = app.create_connection(company["id"].as_str().unwrap(), "mqjo").await;
+    let connection = app
+        .create_connection(company["id"].as_str().unwrap(), "mqjo")
+        .await;
     let path = format!(
         "/companies/{}/connections/{}",
         company["id"].as_str().unwrap(),
@@ -121,7 +144,9 @@ async fn history_records_every_change(app: TestApp) -> TestApp {
             app.client,
             company_id,
             connection_id,
-            &ConnectionEvent::AccessLost { reason: "refresh token expired".into() },
+            &ConnectionEvent::AccessLost {
+                reason: "refresh token expired".into(),
+            },
         )
         .await
         .unwrap();
@@ -146,13 +171,19 @@ async fn history_records_every_change(app: TestApp) -> TestApp {
         ]
     );
     assert_eq!(history["results"][2]["reason"], "refresh token expired");
-    assert!(history["results"][0]["changedOnUtc"].as_str().unwrap().ends_with('Z'));
+    assert!(history["results"][0]["changedOnUtc"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     assert_eq!(history["totalResults"], 5);
     let (_, page) = app.get(&format!("{path}/history?pageSize=2&page=3")).await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1);
     assert_eq!(page["results"][0]["status"], "Unlinked");
     let (_, deauthorized) = app.get(&path).await;
-    assert_eq!(deauthorized["dataConnectionErrors"][0]["errorMessage"], "refresh token expired");
+    assert_eq!(
+        deauthorized["dataConnectionErrors"][0]["errorMessage"],
+        "refresh token expired"
+    );
     app
 }
 
@@ -161,13 +192,26 @@ async fn delete_connection_removes_it_everywhere(app: TestApp) -> TestApp {
     let company_id = company["id"].as_str().unwrap();
     let doomed = app.create_connection(company_id, "aiwb").await;
     let kept = app.create_connection(company_id, "bnks").await;
-    let path = format!("/companies/{company_id}/connections/{}", doomed["id"].as_str().unwrap());
-    let response = app.request(reqwest::Method::DELETE, &path).send().await.unwrap();
+    let path = format!(
+        "/companies/{company_id}/connections/{}",
+        doomed["id"].as_str().unwrap()
+    );
+    let response = app
+        .request(reqwest::Method::DELETE, &path)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.text().await.unwrap(), "", "delete answers 200 with an empty body");
+    assert_eq!(
+        response.text().await.unwrap(),
+        "",
+        "delete answers 200 with an empty body"
+    );
     let (status, body) = app.get(&path).await;
     assert_error(status, &body, 404, doomed["id"].as_str().unwrap());
-    let (_, list) = app.get(&format!("/companies/{company_id}/connections")).await;
+    let (_, list) = app
+        .get(&format!("/companies/{company_id}/connections"))
+        .await;
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["results"][0]["id"], kept["id"]);
     let (_, company) = app.get(&format!("/companies/{company_id}")).await;
@@ -192,7 +236,10 @@ async fn one_linked_accounting_connection_per_company(app: TestApp) -> TestApp {
         other => panic!("second accounting link must conflict, got {other:?}"),
     }
     let (_, second_now) = app
-        .get(&format!("/companies/{company_id}/connections/{}", second["id"].as_str().unwrap()))
+        .get(&format!(
+            "/companies/{company_id}/connections/{}",
+            second["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(second_now["status"], "PendingAuth");
     // Banking and commerce: any number at once.
@@ -202,10 +249,15 @@ async fn one_linked_accounting_connection_per_company(app: TestApp) -> TestApp {
     }
     // Another company is not affected.
     let other = app.create_company("Other").await;
-    let other_connection = app.create_connection(other["id"].as_str().unwrap(), "mqjo").await;
+    let other_connection = app
+        .create_connection(other["id"].as_str().unwrap(), "mqjo")
+        .await;
     link(&app, &other, &other_connection).await.unwrap();
     // Once the first is unlinked, the second may link.
-    let path = format!("/companies/{company_id}/connections/{}", first["id"].as_str().unwrap());
+    let path = format!(
+        "/companies/{company_id}/connections/{}",
+        first["id"].as_str().unwrap()
+    );
     let (status, _) = app.patch(&path, json!({"status": "Unlinked"})).await;
     assert_eq!(status, 200);
     link(&app, &company, &second).await.unwrap();
@@ -225,7 +277,12 @@ async fn concurrent_links_leave_exactly_one_linked(app: TestApp) -> TestApp {
         let (company, connection) = ids(&company, connection);
         tokio::spawn(async move {
             store
-                .apply_connection_event(client, company, connection, &ConnectionEvent::AuthorizationCompleted)
+                .apply_connection_event(
+                    client,
+                    company,
+                    connection,
+                    &ConnectionEvent::AuthorizationCompleted,
+                )
                 .await
         })
     });
@@ -243,7 +300,9 @@ async fn concurrent_links_leave_exactly_one_linked(app: TestApp) -> TestApp {
     }
     assert_eq!(won, 1, "exactly one of 20 concurrent links wins");
     let (_, list) = app
-        .get(&format!("/companies/{company_id}/connections?query=status%3DLinked"))
+        .get(&format!(
+            "/companies/{company_id}/connections?query=status%3DLinked"
+        ))
         .await;
     assert_eq!(list["totalResults"], 1);
     app
@@ -259,11 +318,19 @@ async fn connections_list_pages_and_filters(app: TestApp) -> TestApp {
     let (_, page) = app.get(&format!("{path}?pageSize=3")).await;
     assert_eq!(page["totalResults"], 4);
     assert_eq!(page["results"].as_array().unwrap().len(), 3);
-    assert_eq!(page["_links"]["next"]["href"], format!("{path}?page=2&pageSize=3"));
+    assert_eq!(
+        page["_links"]["next"]["href"],
+        format!("{path}?page=2&pageSize=3")
+    );
     let (_, banking) = app.get(&format!("{path}?query=sourceType%3DBanking")).await;
     assert_eq!(banking["totalResults"], 2);
     let (_, ordered) = app.get(&format!("{path}?orderBy=-integrationKey")).await;
-    let keys: Vec<&str> = ordered["results"].as_array().unwrap().iter().map(|c| c["integrationKey"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = ordered["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["integrationKey"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["mqjo", "bnks", "bnks", "aiwb"]);
     let (status, body) = app.get(&format!("{path}?query=status%3DBroken")).await;
     assert_error(status, &body, 400, "Broken");

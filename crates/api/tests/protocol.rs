@@ -88,7 +88,10 @@ async fn idempotency_key_replays_the_first_answer(app: TestApp) -> TestApp {
     assert_eq!(status, 200);
     assert_eq!(replayed, patched);
     let (_, now) = app.get(&path).await;
-    assert_eq!(now["name"], "Changed since", "a replay does not run the request again");
+    assert_eq!(
+        now["name"], "Changed since",
+        "a replay does not run the request again"
+    );
     // Keys belong to a client: another client's identical key is a different key.
     let (_, other_key) = app.other_client("neighbour").await;
     let response = app
@@ -134,13 +137,25 @@ async fn internal_errors_hide_their_cause(app: TestApp) -> TestApp {
     let (status, _) = app.get("/companies").await;
     assert_eq!(status, 200);
     app.store.close().await;
-    let response = app.request(reqwest::Method::GET, "/companies").send().await.unwrap();
-    let header = response.headers().get("x-correlation-id").unwrap().to_str().unwrap().to_owned();
+    let response = app
+        .request(reqwest::Method::GET, "/companies")
+        .send()
+        .await
+        .unwrap();
+    let header = response
+        .headers()
+        .get("x-correlation-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let (status, body) = read(response).await;
     assert_error(status, &body, 500, "correlation id");
     assert_eq!(body["correlationId"], header);
     let text = body.to_string().to_lowercase();
-    for leak in ["sqlx", "pool", "sql", "database", "select", ".rs", "panicked"] {
+    for leak in [
+        "sqlx", "pool", "sql", "database", "select", ".rs", "panicked",
+    ] {
         assert!(!text.contains(leak), "error body leaks '{leak}': {body}");
     }
     app
@@ -149,7 +164,12 @@ async fn internal_errors_hide_their_cause(app: TestApp) -> TestApp {
 async fn integrations_come_from_the_catalogue(app: TestApp) -> TestApp {
     let (status, list) = app.get("/integrations").await;
     assert_eq!(status, 200);
-    let keys: Vec<&str> = list["results"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["mqjo", "bnks", "aiwb"]);
     assert_eq!(list["totalResults"], 3);
     let (_, banking) = app.get("/integrations?query=sourceType%3DBanking").await;
@@ -171,7 +191,10 @@ async fn integrations_come_from_the_catalogue(app: TestApp) -> TestApp {
     assert!(svg.text().await.unwrap().starts_with("<svg"));
     let (status, branding) = app.get("/integrations/bnks/branding").await;
     assert_eq!(status, 200);
-    assert!(branding["logo"]["square"]["image"]["src"].as_str().unwrap().ends_with(".svg"));
+    assert!(branding["logo"]["square"]["image"]["src"]
+        .as_str()
+        .unwrap()
+        .ends_with(".svg"));
     assert_eq!(branding["sourceId"], list["results"][1]["sourceId"]);
     let (status, body) = app.get("/integrations/zzzz").await;
     assert_error(status, &body, 404, "zzzz");

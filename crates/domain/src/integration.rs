@@ -38,6 +38,77 @@ impl fmt::Display for PlatformKey {
     }
 }
 
+/// Codat's data type keys (the `DataType` enum of the Platform API).
+pub const DATA_TYPES: &[&str] = &[
+    "accountTransactions",
+    "balanceSheet",
+    "bankAccounts",
+    "bankTransactions",
+    "billCreditNotes",
+    "billPayments",
+    "bills",
+    "cashFlowStatement",
+    "chartOfAccounts",
+    "company",
+    "creditNotes",
+    "customers",
+    "directCosts",
+    "directIncomes",
+    "invoices",
+    "itemReceipts",
+    "items",
+    "journalEntries",
+    "journals",
+    "paymentMethods",
+    "payments",
+    "profitAndLoss",
+    "purchaseOrders",
+    "salesOrders",
+    "suppliers",
+    "taxRates",
+    "trackingCategories",
+    "transfers",
+    "banking-accountBalances",
+    "banking-accounts",
+    "banking-transactionCategories",
+    "banking-transactions",
+    "commerce-companyInfo",
+    "commerce-customers",
+    "commerce-disputes",
+    "commerce-locations",
+    "commerce-orders",
+    "commerce-paymentMethods",
+    "commerce-payments",
+    "commerce-productCategories",
+    "commerce-products",
+    "commerce-taxComponents",
+    "commerce-transactions",
+];
+
+/// Codat's feature types (what can be done with a data type).
+pub const FEATURE_TYPES: &[&str] = &[
+    "Get",
+    "Post",
+    "Categorization",
+    "Delete",
+    "Put",
+    "GetAsPdf",
+    "DownloadAttachment",
+    "GetAttachment",
+    "GetAttachments",
+    "UploadAttachment",
+];
+
+/// Codat's feature states.
+pub const FEATURE_STATES: &[&str] = &[
+    "Release",
+    "Alpha",
+    "Beta",
+    "Deprecated",
+    "NotSupported",
+    "NotImplemented",
+];
+
 /// One data type an integration supports, with the operations it supports for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -78,6 +149,8 @@ pub enum CatalogueError {
     Duplicate(String),
     #[error("catalogue entry '{0}': colour must be #rrggbb")]
     Colour(String),
+    #[error("catalogue entry '{0}': '{1}' is not a Codat data type or feature type")]
+    DataType(String, String),
 }
 
 /// The validated catalogue, in file order.
@@ -103,6 +176,24 @@ impl Catalogue {
             {
                 return Err(CatalogueError::Colour(integration.key.clone()));
             }
+            for support in &integration.data_types {
+                if !DATA_TYPES.contains(&support.data_type.as_str()) {
+                    return Err(CatalogueError::DataType(
+                        integration.key.clone(),
+                        support.data_type.clone(),
+                    ));
+                }
+                if let Some(feature) = support
+                    .features
+                    .iter()
+                    .find(|f| !FEATURE_TYPES.contains(&f.as_str()))
+                {
+                    return Err(CatalogueError::DataType(
+                        integration.key.clone(),
+                        feature.clone(),
+                    ));
+                }
+            }
         }
         Ok(Self { integrations })
     }
@@ -126,6 +217,23 @@ mod tests {
         for bad in ["MQJO", "mqj", "mqjoo", "mq1o", ""] {
             assert_eq!(PlatformKey::parse(bad), Err(InvalidPlatformKey));
         }
+    }
+
+    #[test]
+    fn built_in_catalogue_is_valid() {
+        let catalogue =
+            Catalogue::parse(include_str!("../../../catalogue/integrations.json")).unwrap();
+        let keys: Vec<&str> = catalogue.all().iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["mqjo", "bnks", "aiwb"]);
+    }
+
+    #[test]
+    fn catalogue_rejects_unknown_data_types() {
+        let entry = r##"[{"key":"abcd","name":"A","sourceType":"Banking","integrationId":"5e2a4b8c-2c3f-4a40-9d77-3a0a1d2e3f40","sourceId":"5e2a4b8c-2c3f-4a40-9d77-3a0a1d2e3f41","enabled":true,"dataProvidedBy":"x","colour":"#112233","dataTypes":[{"dataType":"accounts","features":["Get"]}]}]"##;
+        assert!(matches!(
+            Catalogue::parse(entry),
+            Err(CatalogueError::DataType(_, _))
+        ));
     }
 
     #[test]

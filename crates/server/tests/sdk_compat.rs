@@ -5,7 +5,7 @@
 //! The test builds a virtualenv under `<target>/sdk-venv` (rebuilt when the requirements or the Python
 //! version change; a lock file serialises concurrent test processes), creates a key and serves a fresh
 //! SQLite database on a free loopback port, then runs `tests/sdk/codat_sdk_test.py` against it. Python 3
-//! with `venv` and pip is required: without it the test fails, it never skips. `LINKWELL_SDK_PYTHON`
+//! with `venv` and `pip` is required: without it the test fails, it never skips. `LINKWELL_SDK_PYTHON`
 //! names another interpreter than `python3`.
 
 use std::fs::{self, File};
@@ -81,10 +81,9 @@ fn ensure_venv(requirements: &Path) -> PathBuf {
     fingerprint.extend_from_slice(&version.stderr);
     let hash = format!("{:016x}", fnv1a(&fingerprint));
 
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`, wherever CARGO_TARGET_DIR puts the target directory.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let target = tmp.parent().unwrap_or(tmp);
     let venv = target.join("sdk-venv");
     let python = venv.join("bin/python");
 

@@ -6,7 +6,9 @@ use std::cmp::Ordering;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
-use linkwell_domain::integration::{Integration as CatalogueEntry, PlatformKey};
+use linkwell_domain::integration::{
+    Integration as CatalogueEntry, PlatformKey, DATA_TYPES, FEATURE_STATES, FEATURE_TYPES,
+};
 use linkwell_domain::query::{eval_json, Path as QueryPath};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,18 +21,39 @@ use crate::paged;
 use crate::routes::companies::extra_params;
 use crate::state::AppState;
 
+fn string_enum(values: &[&str], description: &str) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .build()
+}
+
+fn data_type_schema() -> utoipa::openapi::Object {
+    string_enum(DATA_TYPES, "The key of a Codat data type.")
+}
+
+fn feature_type_schema() -> utoipa::openapi::Object {
+    string_enum(FEATURE_TYPES, "What can be done with the data type.")
+}
+
+fn feature_state_schema() -> utoipa::openapi::Object {
+    string_enum(FEATURE_STATES, "The release state of the feature.")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportedFeature {
-    /// Get, Post, Put, Delete...
+    #[schema(schema_with = feature_type_schema)]
     pub feature_type: String,
-    /// Release, Alpha, Beta...
+    #[schema(schema_with = feature_state_schema)]
     pub feature_state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DataTypeFeature {
+    #[schema(schema_with = data_type_schema)]
     pub data_type: String,
     pub supported_features: Vec<SupportedFeature>,
 }
