@@ -13,9 +13,7 @@ use sqlx::Row;
 use crate::companies::{bind_params, order_with_tiebreak};
 use crate::database::Store;
 use crate::error::StoreError;
-use crate::filter::{
-    compile_filter, compile_order, Field, FieldKind, FieldMap, FieldSource, SqlParam,
-};
+use crate::filter::{compile_filter, Field, FieldKind, FieldMap, FieldSource, SqlParam};
 use crate::records::{
     connection_from_row, optional_text, parsed, text, timestamp, ConnectionErrorRecord,
     ConnectionRecord, HistoryRecord, CONNECTION_COLUMNS,

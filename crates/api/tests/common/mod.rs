@@ -35,7 +35,7 @@ pub struct TestApp {
     cleanup: Cleanup,
 }
 
-enum Cleanup {
+pub enum Cleanup {
     Directory(PathBuf),
     Schema(String),
 }
@@ -206,12 +206,7 @@ impl TestApp {
     /// Drops the test's database. Called at the end of each passing test.
     pub async fn finish(self) {
         self.store.close().await;
-        match self.cleanup {
-            Cleanup::Directory(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::Schema(schema) => drop_schema(&schema).await,
-        }
+        self.cleanup.run().await;
     }
 }
 
