@@ -129,8 +129,8 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/linkwell-bench.XXXXXX")"
 mkdir -p "$RESULTS"
-RAW="$RESULTS/latest-raw"
-rm -rf "$RAW"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+RAW="$RESULTS/$STAMP-raw"
 mkdir -p "$RAW"
 
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres "$@" >&2; }
@@ -152,12 +152,17 @@ fresh_database() {
 }
 
 # ----------------------------------------------------------------------------------------------------- wrk
-# One wrk run; prints "requests_per_second p99_ms bad_responses" and keeps wrk's output in $2.
+# One wrk run against $1, keeping wrk's output in $2. Sets WRK_RPS, WRK_P99 (ms) and WRK_BAD (non-2xx responses
+# plus socket errors). wrk runs in the background so that a signal reaches the trap at once.
 wrk_once() {
-    local url="$1" out="$2" duration="$3"
+    local url="$1" out="$2" duration="$3" pid parsed
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 30s --latency \
-        -H "Authorization: Basic $AUTH" "$url" >"$out" 2>&1 || die "wrk failed, see $out"
-    awk '
+        -H "Authorization: Basic $AUTH" "$url" >"$out" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || die "wrk failed, see $out"
+    stop "$pid"
+    parsed="$(awk '
         function ms(value,   number, unit) {
             number = value + 0; unit = value; sub(/^[0-9.]+/, "", unit)
             if (unit == "us") return number / 1000
@@ -170,7 +175,8 @@ wrk_once() {
         /Non-2xx or 3xx responses:/ { bad += $NF }
         /Socket errors:/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
         END { if (rps == "" || p99 == "") exit 1; printf "%s %.3f %d\n", rps, p99, bad }
-    ' "$out" || die "could not read wrk's output in $out"
+    ' "$out")" || die "could not read wrk's output in $out"
+    read -r WRK_RPS WRK_P99 WRK_BAD <<<"$parsed"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -204,16 +210,14 @@ measure() {
     cmp -s "$body" <(curl -sS "$bare_url") || die "bare-server does not answer the same bytes"
 
     log "$label, $companies companies, $endpoint ($bytes bytes): warm-up"
-    wrk_once "$url" "$RAW/$tag-warmup-linkwell.txt" "$WARMUP" >/dev/null
-    wrk_once "$bare_url" "$RAW/$tag-warmup-bare.txt" "$WARMUP" >/dev/null
-    local l_rps=() l_p99=() b_rps=() b_p99=() l_bad=0 b_bad=0 round rps p99 bad result
+    wrk_once "$url" "$RAW/$tag-warmup-linkwell.txt" "$WARMUP"
+    wrk_once "$bare_url" "$RAW/$tag-warmup-bare.txt" "$WARMUP"
+    local l_rps=() l_p99=() b_rps=() b_p99=() l_bad=0 b_bad=0 round
     for ((round = 1; round <= ROUNDS; round++)); do
-        result="$(wrk_once "$url" "$RAW/$tag-round$round-linkwell.txt" "$DURATION")"
-        read -r rps p99 bad <<<"$result"
-        l_rps+=("$rps"); l_p99+=("$p99"); l_bad=$((l_bad + bad))
-        result="$(wrk_once "$bare_url" "$RAW/$tag-round$round-bare.txt" "$DURATION")"
-        read -r rps p99 bad <<<"$result"
-        b_rps+=("$rps"); b_p99+=("$p99"); b_bad=$((b_bad + bad))
+        wrk_once "$url" "$RAW/$tag-round$round-linkwell.txt" "$DURATION"
+        l_rps+=("$WRK_RPS"); l_p99+=("$WRK_P99"); l_bad=$((l_bad + WRK_BAD))
+        wrk_once "$bare_url" "$RAW/$tag-round$round-bare.txt" "$DURATION"
+        b_rps+=("$WRK_RPS"); b_p99+=("$WRK_P99"); b_bad=$((b_bad + WRK_BAD))
         log "  round $round: linkwell ${l_rps[-1]} req/s p99 ${l_p99[-1]} ms | bare ${b_rps[-1]} req/s p99 ${b_p99[-1]} ms"
     done
     stop "$bare_pid"
@@ -263,8 +267,13 @@ for backend in $BACKENDS; do
             # Only the seed's commits skip the WAL flush; the measured runs only read.
             psql_admin -c "ALTER DATABASE $PG_DB SET synchronous_commit = off"
         fi
-        seed_line="$("$BIN/seed" --database-url "$url" --companies "$size" \
-            --connections-per-company "$CONNECTIONS_PER_COMPANY" --concurrency 8)"
+        "$BIN/seed" --database-url "$url" --companies "$size" \
+            --connections-per-company "$CONNECTIONS_PER_COMPANY" --concurrency 8 >"$WORK/seed.json" &
+        seed_pid=$!
+        PIDS+=("$seed_pid")
+        wait "$seed_pid" || die "seed failed"
+        stop "$seed_pid"
+        seed_line="$(cat "$WORK/seed.json")"
         if [[ "$backend" == postgres ]]; then
             psql_admin -c "ALTER DATABASE $PG_DB RESET synchronous_commit"
             # What autovacuum would do shortly after a bulk load: planner statistics and the visibility map.
@@ -330,9 +339,9 @@ report="$WORK/report.md"
     echo
     printf '%s\n' "${DETAILS[@]}"
     echo
-    echo "wrk's full output: bench/results/latest-raw/."
+    echo "wrk's full output: bench/results/$STAMP-raw/."
     echo "</details>"
 } >"$report"
 cp "$report" "$RESULTS/latest.md"
-cp "$report" "$RESULTS/$(date -u +%Y%m%dT%H%M%SZ).md"
+cp "$report" "$RESULTS/$STAMP.md"
 cat "$report"
