@@ -367,3 +367,80 @@ async fn unknown_company_is_404(app: TestApp) -> TestApp {
     assert_error(status, &body, 404, "company");
     app
 }
+
+mod deep_pages {
+    use super::*;
+    use linkwell_domain::company::{CompanyName, Tags};
+    use linkwell_store::NewCompany;
+
+    backend_tests!(deep_pages_match_a_full_listing_across_blocks);
+
+    /// More companies than one block of the page index holds, with deletions in several blocks: every page of
+    /// the default listing must be exactly the matching slice of the whole list.
+    async fn deep_pages_match_a_full_listing_across_blocks(app: TestApp) -> TestApp {
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let store = app.store.clone();
+            let client = app.client;
+            tasks.push(tokio::spawn(async move {
+                for i in 0..550 {
+                    let company = NewCompany {
+                        name: CompanyName::parse(&format!("Bulk {worker} {i}")).unwrap(),
+                        description: None,
+                        tags: Tags::default(),
+                    };
+                    store.create_company(client, company).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let (_, all) = app.get("/companies?pageSize=5000").await;
+        let all_ids: Vec<String> = all["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(all_ids.len(), 2200);
+        for index in [0, 5, 1000, 1023, 1024, 1500, 2199] {
+            let (status, _) = app.delete(&format!("/companies/{}", all_ids[index])).await;
+            assert_eq!(status, 204);
+        }
+        let (_, all) = app.get("/companies?pageSize=5000").await;
+        let remaining: Vec<String> = all["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(remaining.len(), 2193);
+        for (page, size) in [
+            (2, 100),
+            (11, 100),
+            (21, 100),
+            (22, 100),
+            (23, 100),
+            (3, 999),
+            (1024, 2),
+            (1097, 2),
+        ] {
+            let (status, body) = app
+                .get(&format!("/companies?page={page}&pageSize={size}"))
+                .await;
+            assert_eq!(status, 200);
+            let ids: Vec<&str> = body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap())
+                .collect();
+            let start = ((page - 1) * size).min(remaining.len());
+            let end = (start + size).min(remaining.len());
+            assert_eq!(ids, remaining[start..end], "page {page} of size {size}");
+            assert_eq!(body["totalResults"], 2193);
+        }
+        app
+    }
+}

@@ -194,6 +194,9 @@ fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
     })
 }
 
+/// Sequence numbers per block in `company_buckets`.
+const BUCKET_SIZE: i64 = 1024;
+
 const COMPANY_COLUMNS: &str = "c.id, c.name, c.description, c.tags, c.created, c.last_sync";
 
 async fn write_tags(
@@ -244,9 +247,9 @@ impl Store {
         if counted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
+        let seq: i64 = sqlx::query(
             "INSERT INTO companies (id, client_id, name, description, tags, created) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
         )
         .bind(record.id.to_string())
         .bind(client.to_string())
@@ -254,6 +257,15 @@ impl Store {
         .bind(record.description.clone())
         .bind(tags_json(&company.tags))
         .bind(record.created.to_storage())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO company_buckets (client_id, bucket, company_count) VALUES ($1, $2, 1) \
+             ON CONFLICT (client_id, bucket) DO UPDATE SET company_count = company_buckets.company_count + 1",
+        )
+        .bind(client.to_string())
+        .bind(seq / BUCKET_SIZE)
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, record.id, &company.tags).await?;
@@ -336,11 +348,29 @@ impl Store {
                 .await?;
             row.try_get(0)?
         };
+        let mut offset = page.offset();
+        if conditions.is_empty() && filter.order.is_none() && offset > 0 {
+            // The default listing seeks to the block holding the page's first company and skips only within
+            // that block, so page 1,000 costs what page 1 does.
+            match self.seek_company_block(client, offset).await? {
+                Some((first_seq, skipped)) => {
+                    conditions = format!(" AND c.seq >= ${}", params.len() + 1);
+                    params.push(SqlParam::Integer(first_seq));
+                    offset -= skipped;
+                }
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        request: page,
+                        total: total.max(0) as u64,
+                    });
+                }
+            }
+        }
         let sql = format!(
             "SELECT {COMPANY_COLUMNS} FROM companies c WHERE c.client_id = $1{conditions} \
-             ORDER BY {order} LIMIT {} OFFSET {}",
+             ORDER BY {order} LIMIT {} OFFSET {offset}",
             page.page_size(),
-            page.offset()
         );
         let rows = bind_params(sqlx::query(&sql), params)
             .fetch_all(&self.pool)
@@ -359,6 +389,34 @@ impl Store {
             request: page,
             total: total.max(0) as u64,
         })
+    }
+
+    /// For the default listing: the first sequence number of the block where the company at `offset` (0-based,
+    /// in sequence order) lies, and how many of the client's companies come before that block. None when the
+    /// client has no more than `offset` companies.
+    async fn seek_company_block(
+        &self,
+        client: ClientId,
+        offset: u64,
+    ) -> Result<Option<(i64, u64)>, StoreError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let row = sqlx::query(
+            "SELECT bucket, running - company_count AS before FROM ( \
+                 SELECT bucket, company_count, CAST(SUM(company_count) OVER (ORDER BY bucket) AS BIGINT) AS running \
+                 FROM company_buckets WHERE client_id = $1 \
+             ) blocks WHERE running > $2 ORDER BY bucket LIMIT 1",
+        )
+        .bind(client.to_string())
+        .bind(offset)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let bucket: i64 = row.try_get(0)?;
+        let before: i64 = row.try_get(1)?;
+        Ok(Some((
+            bucket * BUCKET_SIZE,
+            u64::try_from(before).unwrap_or(0),
+        )))
     }
 
     /// The connections of several companies, in one query.
@@ -445,14 +503,23 @@ impl Store {
         company: CompanyId,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM companies WHERE id = $1 AND client_id = $2")
-            .bind(company.to_string())
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
+        let deleted =
+            sqlx::query("DELETE FROM companies WHERE id = $1 AND client_id = $2 RETURNING seq")
+                .bind(company.to_string())
+                .bind(client.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(deleted) = deleted else {
             return Err(StoreError::NotFound);
-        }
+        };
+        let seq: i64 = deleted.try_get(0)?;
+        sqlx::query(
+            "UPDATE company_buckets SET company_count = company_count - 1 WHERE client_id = $1 AND bucket = $2",
+        )
+        .bind(client.to_string())
+        .bind(seq / BUCKET_SIZE)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE clients SET company_count = company_count - 1 WHERE id = $1")
             .bind(client.to_string())
             .execute(&mut *tx)
