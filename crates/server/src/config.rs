@@ -78,6 +78,14 @@ impl Config {
         })
     }
 
+    /// The file of a SQLite database (None for PostgreSQL or an in-memory database).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+    }
+
     pub fn backend(&self) -> Backend {
         Backend::of_url(&self.database_url).unwrap_or(Backend::Sqlite)
     }
@@ -160,6 +168,7 @@ mod tests {
         );
         let pg = config(&[("LINKWELL_DATABASE_URL", "postgres://u@h/db")]).unwrap();
         assert_eq!(pg.backend(), Backend::Postgres);
+        assert!(pg.sqlite_path().is_none());
         assert!(!format!("{pg:?}").contains("u@h"));
         let public = config(&[("LINKWELL_PUBLIC_URL", "https://link.example.com/")]).unwrap();
         assert_eq!(public.public_url, "https://link.example.com");

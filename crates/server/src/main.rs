@@ -110,6 +110,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let catalogue = Catalogue::parse(BUILT_IN_CATALOGUE)?;
+    // An embedded SQLite database belongs to one serving process; holding that is what lets the process keep
+    // hot reads in memory. PostgreSQL is shared by any number of processes and always read afresh.
+    let (store, _lock) = match config.sqlite_path() {
+        Some(path) => {
+            let lock = lock_database(&path)?;
+            (store.with_read_cache(), Some(lock))
+        }
+        None => (store, None),
+    };
     let state = AppState::new(store.clone(), catalogue, &config.public_url);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -126,6 +135,30 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Takes an exclusive lock on `<database>.lock`, held until the process exits.
+fn lock_database(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "LINKWELL_DATABASE_URL: cannot create {}: {error}",
+                path.display()
+            )
+        })?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "LINKWELL_DATABASE_URL: another linkwell serve is using {}; run one server per SQLite file, or use PostgreSQL",
+            path.display()
+        )
+    })?;
+    Ok(file)
 }
 
 async fn shutdown_signal() {

@@ -96,6 +96,19 @@ fn bad_settings_stop_start_up_with_one_line_naming_them() {
 }
 
 #[test]
+fn one_server_per_sqlite_file() {
+    let dir = temp_dir("lock");
+    let held = std::fs::File::create(dir.join("linkwell.db.lock")).unwrap();
+    held.try_lock().unwrap();
+    let output = linkwell(&dir, &["serve"], &[("LINKWELL_LISTEN", "127.0.0.1:0")]);
+    assert!(!output.status.success(), "a second server on the same file must not start");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("LINKWELL_DATABASE_URL") && stderr.contains("another linkwell serve"), "{stderr}");
+    drop(held);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn openapi_command_prints_the_snapshot() {
     let dir = temp_dir("openapi");
     let output = linkwell(&dir, &["openapi"], &[]);

@@ -269,7 +269,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, record.id, &company.tags).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 
@@ -492,7 +492,7 @@ impl Store {
         if let Some(tags) = &changes.tags {
             write_tags(&mut tx, company, tags).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.get_company(client, company).await
     }
 
@@ -524,7 +524,7 @@ impl Store {
             .bind(client.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

@@ -143,7 +143,7 @@ impl Store {
             record.created,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 
@@ -153,6 +153,14 @@ impl Store {
         company: CompanyId,
         connection: ConnectionId,
     ) -> Result<ConnectionRecord, StoreError> {
+        if let Some(record) = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.connection(client, company, connection))
+        {
+            return Ok(record);
+        }
+        let generation = self.cache.as_ref().map(|cache| cache.generation());
         let row = sqlx::query(&format!(
             "SELECT {CONNECTION_COLUMNS} FROM connections x \
              WHERE x.id = $1 AND x.company_id = $2 AND x.client_id = $3"
@@ -163,7 +171,11 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        connection_from_row(&row)
+        let record = connection_from_row(&row)?;
+        if let (Some(cache), Some(generation)) = (&self.cache, generation) {
+            cache.remember_connection(generation, client, &record);
+        }
+        Ok(record)
     }
 
     pub async fn list_connections(
@@ -231,6 +243,7 @@ impl Store {
         .bind(client.to_string())
         .execute(&self.pool)
         .await?;
+        self.changed();
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -306,7 +319,7 @@ impl Store {
                 now,
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             return Ok(ConnectionRecord {
                 status: change.to,
                 errors,

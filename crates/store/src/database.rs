@@ -1,11 +1,13 @@
 //! Connecting to the database, choosing the backend from the URL, and running migrations.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::cache::ReadCache;
 use crate::error::StoreError;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -35,6 +37,7 @@ impl Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    pub(crate) cache: Option<Arc<ReadCache>>,
 }
 
 impl Store {
@@ -48,10 +51,10 @@ impl Store {
         })?;
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let pool_options = match backend {
-            // SQLite serialises writers; a handful of connections gives concurrent readers (WAL) without
-            // queueing writers behind each other for long.
+            // SQLite serialises writers, and sqlx gives each connection a thread of its own: a few connections
+            // give concurrent readers (WAL) without crowding a small machine with threads.
             Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
+                .max_connections(4)
                 .min_connections(1)
                 .after_connect(|connection, _| {
                     Box::pin(async move {
@@ -70,7 +73,35 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            cache: None,
+        })
+    }
+
+    /// Serves hot reads from memory. Only sound while this process is the database's only writer: the caller
+    /// must guarantee it (`linkwell serve` holds an exclusive lock on its SQLite file).
+    pub fn with_read_cache(mut self) -> Self {
+        self.cache = Some(Arc::new(ReadCache::default()));
+        self
+    }
+
+    /// Commits a transaction that changed companies or connections, and tells the read cache.
+    pub(crate) async fn commit(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Tells the read cache that companies or connections changed outside a transaction.
+    pub(crate) fn changed(&self) {
+        if let Some(cache) = &self.cache {
+            cache.changed();
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -8,6 +8,7 @@
 //!
 //! Timestamps are fixed-width UTC text (see `linkwell_domain::time`), ids are hyphenated UUID text.
 
+mod cache;
 mod clients;
 mod companies;
 mod connections;

@@ -63,7 +63,11 @@ pub async fn fresh_store(db: Db) -> (Store, Cleanup) {
             let dir = std::env::temp_dir().join(unique("linkwell_test"));
             std::fs::create_dir_all(&dir).expect("temporary directory");
             let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
-            let store = Store::connect(&url).await.expect("open SQLite");
+            // As `linkwell serve` runs it: the only writer, with the read cache on.
+            let store = Store::connect(&url)
+                .await
+                .expect("open SQLite")
+                .with_read_cache();
             store.migrate().await.expect("migrate SQLite");
             (store, Cleanup::Directory(dir))
         }
