@@ -20,7 +20,7 @@ tokio::task_local! {
 pub(crate) fn current_correlation_id() -> String {
     CORRELATION_ID
         .try_with(Clone::clone)
-        .unwrap_or_else(|_| uuid::Uuid::new_v4().simple().to_string())
+        .unwrap_or_else(|_| crate::middleware::new_correlation_id())
 }
 
 /// Codat's error body.

@@ -13,6 +13,7 @@ pub mod paging;
 pub mod routes;
 pub mod state;
 
+use axum::handler::Handler;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
@@ -23,26 +24,30 @@ use routes::{api_keys, companies, connections, integrations};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    // Idempotency keys matter only to POST and PATCH, so only their handlers pay for the layer.
+    let idempotent =
+        || axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent);
     let api = Router::new()
         .route(
             "/companies",
-            get(companies::list_companies).post(companies::create_company),
+            get(companies::list_companies).post(companies::create_company.layer(idempotent())),
         )
         .route(
             "/companies/{companyId}",
             get(companies::get_company)
                 .put(companies::replace_company)
-                .patch(companies::update_company)
+                .patch(companies::update_company.layer(idempotent()))
                 .delete(companies::delete_company),
         )
         .route(
             "/companies/{companyId}/connections",
-            get(connections::list_connections).post(connections::create_connection),
+            get(connections::list_connections)
+                .post(connections::create_connection.layer(idempotent())),
         )
         .route(
             "/companies/{companyId}/connections/{connectionId}",
             get(connections::get_connection)
-                .patch(connections::unlink_connection)
+                .patch(connections::unlink_connection.layer(idempotent()))
                 .delete(connections::delete_connection),
         )
         .route(
@@ -60,16 +65,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/apiKeys",
-            get(api_keys::list_api_keys).post(api_keys::create_api_key),
+            get(api_keys::list_api_keys).post(api_keys::create_api_key.layer(idempotent())),
         )
         .route(
             "/apiKeys/{apiKeyId}",
             axum::routing::delete(api_keys::delete_api_key),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::idempotent,
-        ));
+        );
     Router::new()
         .merge(api)
         .route(

@@ -11,23 +11,34 @@ use linkwell_store::Store;
 /// The catalogue shipped with linkwell.
 pub const BUILT_IN_CATALOGUE: &str = include_str!("../../../catalogue/integrations.json");
 
+/// Cloned for every request, so it is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
-    pub catalogue: Arc<Catalogue>,
+    pub catalogue: Catalogue,
     /// Base of every URL the API hands out, without a trailing slash.
-    pub public_url: Arc<str>,
-    pub(crate) keys: Arc<KeyCache>,
+    pub public_url: String,
+    pub(crate) keys: KeyCache,
 }
 
 impl AppState {
     pub fn new(store: Store, catalogue: Catalogue, public_url: &str) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             store,
-            catalogue: Arc::new(catalogue),
-            public_url: public_url.trim_end_matches('/').into(),
-            keys: Arc::new(KeyCache::default()),
-        }
+            catalogue,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            keys: KeyCache::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

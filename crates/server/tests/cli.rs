@@ -101,9 +101,15 @@ fn one_server_per_sqlite_file() {
     let held = std::fs::File::create(dir.join("linkwell.db.lock")).unwrap();
     held.try_lock().unwrap();
     let output = linkwell(&dir, &["serve"], &[("LINKWELL_LISTEN", "127.0.0.1:0")]);
-    assert!(!output.status.success(), "a second server on the same file must not start");
+    assert!(
+        !output.status.success(),
+        "a second server on the same file must not start"
+    );
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("LINKWELL_DATABASE_URL") && stderr.contains("another linkwell serve"), "{stderr}");
+    assert!(
+        stderr.contains("LINKWELL_DATABASE_URL") && stderr.contains("another linkwell serve"),
+        "{stderr}"
+    );
     drop(held);
     let _ = std::fs::remove_dir_all(dir);
 }
