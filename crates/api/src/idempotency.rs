@@ -21,6 +21,24 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LENGTH: usize = 255;
 const MAX_BODY: usize = 2 * 1024 * 1024;
 
+/// Fields that carry a secret shown once (a new API key). They are left out of the stored answer: a replay
+/// says what was created but never shows, or keeps, the secret again.
+const SECRET_FIELDS: [&str; 1] = ["apiKey"];
+
+fn without_secrets(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut object))
+            if SECRET_FIELDS.iter().any(|f| object.contains_key(*f)) =>
+        {
+            for field in SECRET_FIELDS {
+                object.remove(field);
+            }
+            serde_json::Value::Object(object).to_string()
+        }
+        _ => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
 pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match run(state, request, next).await {
         Ok(response) => response,
@@ -103,10 +121,9 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
     let bytes = to_bytes(body, usize::MAX)
         .await
         .map_err(|error| ApiError::Internal(format!("reading response body: {error}")))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
     state
         .store
-        .complete_idempotent(client, &key, status.as_u16(), &text)
+        .complete_idempotent(client, &key, status.as_u16(), &without_secrets(&bytes))
         .await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

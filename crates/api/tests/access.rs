@@ -9,6 +9,7 @@ backend_tests!(
     requests_without_a_valid_key_are_401,
     api_keys_are_created_listed_and_deleted,
     api_key_names_and_limits,
+    replayed_key_creation_never_shows_the_secret_again,
     clients_never_see_each_other,
 );
 
@@ -193,5 +194,32 @@ async fn clients_never_see_each_other(app: TestApp) -> TestApp {
     let (_, mine) = app.get(&company_path).await;
     assert_eq!(mine["name"], "Private");
     assert_eq!(mine["dataConnections"].as_array().unwrap().len(), 1);
+    app
+}
+
+async fn replayed_key_creation_never_shows_the_secret_again(app: TestApp) -> TestApp {
+    let create = || {
+        app.request(reqwest::Method::POST, "/apiKeys")
+            .header("Idempotency-Key", "new-key")
+            .json(&json!({"name": "once"}))
+            .send()
+    };
+    let (status, first) = read(create().await.unwrap()).await;
+    assert_eq!(status, 201);
+    let secret = first["apiKey"].as_str().unwrap().to_owned();
+    let (status, replay) = read(create().await.unwrap()).await;
+    assert_eq!(status, 201, "the replay reports the same creation");
+    assert_eq!(replay["id"], first["id"]);
+    assert!(
+        replay.get("apiKey").is_none(),
+        "the secret is shown once: {replay}"
+    );
+    assert!(!replay.to_string().contains(&secret));
+    let (_, list) = app.get("/apiKeys").await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        2,
+        "one key was created"
+    );
     app
 }
