@@ -120,6 +120,10 @@ async fn idempotency_key_with_another_body_is_422(app: TestApp) -> TestApp {
     assert_error(status, &body, 422, "Idempotency-Key");
     let (_, list) = app.get("/companies").await;
     assert_eq!(list["totalResults"], 1);
+    // Keys inside the replay window are kept.
+    assert_eq!(app.store.purge_expired_idempotency_keys().await.unwrap(), 0);
+    let (status, _) = read(send("Second").await.unwrap()).await;
+    assert_eq!(status, 422);
     let too_long = app
         .request(reqwest::Method::POST, "/companies")
         .header("Idempotency-Key", "k".repeat(300))

@@ -120,6 +120,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         None => (store, None),
     };
     let state = AppState::new(store.clone(), catalogue, &config.public_url);
+    let purger = tokio::spawn(purge_idempotency_keys(store.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| {
@@ -132,9 +133,23 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    purger.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Idempotency keys only matter for 90 minutes; forget older ones every ten minutes so the table stays small.
+async fn purge_idempotency_keys(store: Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.purge_expired_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+            Err(error) => tracing::warn!(%error, "purging expired idempotency keys failed"),
+        }
+    }
 }
 
 /// Takes an exclusive lock on `<database>.lock`, held until the process exits.

@@ -100,6 +100,18 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets keys older than the replay window; returns how many.
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, StoreError> {
+        let expired_before = Timestamp::now()
+            .plus_seconds(-IDEMPOTENCY_WINDOW_SECONDS)
+            .to_storage();
+        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created < $1")
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(purged.rows_affected())
+    }
+
     /// Releases a claimed key without recording an answer (the request failed in a way worth retrying).
     pub async fn abandon_idempotent(&self, client: ClientId, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2 AND status_code IS NULL")
