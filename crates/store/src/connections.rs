@@ -28,6 +28,19 @@ pub struct NewConnection {
     pub platform_name: String,
 }
 
+impl NewConnection {
+    /// A connection to this catalogue integration.
+    pub fn for_integration(integration: &linkwell_domain::integration::Integration) -> Self {
+        Self {
+            platform_key: integration.key.clone(),
+            integration_id: integration.integration_id.to_string(),
+            source_id: integration.source_id.to_string(),
+            source_type: integration.source_type,
+            platform_name: integration.name.clone(),
+        }
+    }
+}
+
 /// The parsed `query` and `orderBy` of a connection listing.
 #[derive(Default)]
 pub struct ConnectionListing {

@@ -110,17 +110,7 @@ pub async fn create_connection(
         .ok_or_else(not_found)?;
     let record = state
         .store
-        .create_connection(
-            client,
-            company,
-            NewConnection {
-                platform_key: integration.key.clone(),
-                integration_id: integration.integration_id.to_string(),
-                source_id: integration.source_id.to_string(),
-                source_type: integration.source_type,
-                platform_name: integration.name.clone(),
-            },
-        )
+        .create_connection(client, company, NewConnection::for_integration(integration))
         .await
         .map_err(company_error(company))?;
     Ok(axum::Json(Connection::from_record(

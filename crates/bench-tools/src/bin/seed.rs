@@ -49,13 +49,7 @@ struct Args {
 }
 
 fn new_connection(integration: &Integration) -> NewConnection {
-    NewConnection {
-        platform_key: integration.key.clone(),
-        integration_id: integration.integration_id.to_string(),
-        source_id: integration.source_id.to_string(),
-        source_type: integration.source_type,
-        platform_name: integration.name.clone(),
-    }
+    NewConnection::for_integration(integration)
 }
 
 async fn company_count(store: &Store, client: ClientId) -> anyhow::Result<u64> {
