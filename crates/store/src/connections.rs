@@ -430,3 +430,100 @@ async fn insert_history(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod history_tests {
+    use linkwell_domain::company::{CompanyName, Tags};
+    use sqlx::Executor;
+
+    use super::*;
+    use crate::NewCompany;
+
+    async fn store_on(url: &str) -> Store {
+        let store = Store::connect(url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// History rows can be added, and go with their connection, but can never be rewritten.
+    async fn history_is_append_only(store: Store) {
+        let client = store.ensure_client("history").await.unwrap();
+        let company = store
+            .create_company(
+                client,
+                NewCompany {
+                    name: CompanyName::parse("History").unwrap(),
+                    description: None,
+                    tags: Tags::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let connection = store
+            .create_connection(
+                client,
+                company.id,
+                NewConnection {
+                    platform_key: "bnks".into(),
+                    integration_id: "i".into(),
+                    source_id: "s".into(),
+                    source_type: SourceType::Banking,
+                    platform_name: "Bank".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let rewrite = sqlx::query("UPDATE connection_history SET reason = 'rewritten'")
+            .execute(&store.pool)
+            .await;
+        assert!(rewrite.is_err(), "history rows must not be updatable");
+        let page = store
+            .connection_history(client, company.id, connection.id, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(page.items[0].reason, "Connection created");
+        store
+            .delete_connection(client, company.id, connection.id)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query("SELECT COUNT(*) FROM connection_history")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(left, 0, "history goes with its connection");
+    }
+
+    #[tokio::test]
+    async fn history_is_append_only_on_sqlite() {
+        sqlx::any::install_default_drivers();
+        history_is_append_only(store_on("sqlite::memory:").await).await;
+    }
+
+    #[tokio::test]
+    async fn history_is_append_only_on_postgres() {
+        sqlx::any::install_default_drivers();
+        let admin_url = std::env::var("LINKWELL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!("lw_history_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("PostgreSQL is required for this test");
+        admin
+            .execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .unwrap();
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let store = store_on(&format!(
+            "{admin_url}{separator}options=-c%20search_path%3D{schema}"
+        ))
+        .await;
+        history_is_append_only(store.clone()).await;
+        store.close().await;
+        admin
+            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+            .await
+            .unwrap();
+    }
+}

@@ -53,6 +53,20 @@ impl Store {
         let pool_options = match backend {
             // SQLite serialises writers, and sqlx gives each connection a thread of its own: a few connections
             // give concurrent readers (WAL) without crowding a small machine with threads.
+            // An in-memory database lives and dies with its one connection.
+            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection.execute("PRAGMA foreign_keys = ON;").await?;
+                            Ok(())
+                        })
+                    })
+            }
             Backend::Sqlite => AnyPoolOptions::new()
                 .max_connections(4)
                 .min_connections(1)
