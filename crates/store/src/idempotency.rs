@@ -122,3 +122,75 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (Store, ClientId) {
+        sqlx::any::install_default_drivers();
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let client = store.ensure_client("idempotency").await.unwrap();
+        (store, client)
+    }
+
+    async fn age_key(store: &Store, key: &str, seconds: i64) {
+        sqlx::query("UPDATE idempotency_keys SET created = $1 WHERE key = $2")
+            .bind(Timestamp::now().plus_seconds(-seconds).to_storage())
+            .bind(key.to_owned())
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_key_replays_within_ninety_minutes_and_is_free_after() {
+        let (store, client) = store().await;
+        assert_eq!(
+            store.begin_idempotent(client, "k", "first").await.unwrap(),
+            IdempotencyBegin::Claimed
+        );
+        assert_eq!(
+            store.begin_idempotent(client, "k", "first").await.unwrap(),
+            IdempotencyBegin::InProgress
+        );
+        store
+            .complete_idempotent(client, "k", 200, "{}")
+            .await
+            .unwrap();
+        age_key(&store, "k", IDEMPOTENCY_WINDOW_SECONDS - 60).await;
+        assert_eq!(
+            store.begin_idempotent(client, "k", "first").await.unwrap(),
+            IdempotencyBegin::Replay {
+                status: 200,
+                body: "{}".into()
+            }
+        );
+        assert_eq!(
+            store.begin_idempotent(client, "k", "second").await.unwrap(),
+            IdempotencyBegin::Mismatch
+        );
+        age_key(&store, "k", IDEMPOTENCY_WINDOW_SECONDS + 60).await;
+        assert_eq!(store.purge_expired_idempotency_keys().await.unwrap(), 1);
+        assert_eq!(
+            store.begin_idempotent(client, "k", "second").await.unwrap(),
+            IdempotencyBegin::Claimed,
+            "after the window the key is new again"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_key_can_be_claimed_again() {
+        let (store, client) = store().await;
+        assert_eq!(
+            store.begin_idempotent(client, "k", "f").await.unwrap(),
+            IdempotencyBegin::Claimed
+        );
+        store.abandon_idempotent(client, "k").await.unwrap();
+        assert_eq!(
+            store.begin_idempotent(client, "k", "f").await.unwrap(),
+            IdempotencyBegin::Claimed
+        );
+    }
+}
