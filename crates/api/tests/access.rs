@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_error, read, TestApp};
+use common::{assert_error, read, read_correlated, TestApp};
 use serde_json::json;
 
 backend_tests!(
@@ -29,14 +29,7 @@ async fn requests_without_a_valid_key_are_401(app: TestApp) -> TestApp {
     ];
     for request in cases {
         let response = request.send().await.unwrap();
-        let header = response
-            .headers()
-            .get("x-correlation-id")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let (status, body) = read(response).await;
+        let (status, body, header) = read_correlated(response).await;
         assert_error(status, &body, 401, "unauthorized");
         assert_eq!(
             body["correlationId"], header,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_error, read, TestApp};
+use common::{assert_error, read, read_correlated, TestApp};
 use serde_json::json;
 
 backend_tests!(
@@ -146,14 +146,7 @@ async fn internal_errors_hide_their_cause(app: TestApp) -> TestApp {
         .send()
         .await
         .unwrap();
-    let header = response
-        .headers()
-        .get("x-correlation-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = read(response).await;
+    let (status, body, header) = read_correlated(response).await;
     assert_error(status, &body, 500, "correlation id");
     assert_eq!(body["correlationId"], header);
     let text = body.to_string().to_lowercase();

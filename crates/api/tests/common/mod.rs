@@ -246,6 +246,19 @@ pub async fn read(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
+/// Like [`read`], with the `X-Correlation-Id` header of the response.
+pub async fn read_correlated(response: reqwest::Response) -> (u16, Value, String) {
+    let header = response
+        .headers()
+        .get("x-correlation-id")
+        .expect("every response has a correlation id")
+        .to_str()
+        .expect("ASCII correlation id")
+        .to_owned();
+    let (status, body) = read(response).await;
+    (status, body, header)
+}
+
 /// Asserts that `body` is a Codat ErrorMessage with this status and an error text containing `needle`.
 pub fn assert_error(status: u16, body: &Value, expected: u16, needle: &str) {
     assert_eq!(status, expected, "unexpected status; body: {body}");
