@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod link_pages;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
@@ -18,9 +19,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
 
-pub use state::{AppState, BUILT_IN_CATALOGUE};
+pub use state::{AppState, Connectivity, BUILT_IN_CATALOGUE};
 
-use routes::{api_keys, companies, connections, integrations};
+use routes::{api_keys, companies, connections, integrations, link, profile};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -54,6 +55,14 @@ pub fn router(state: AppState) -> Router {
             "/companies/{companyId}/connections/{connectionId}/history",
             get(connections::connection_history),
         )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/authorization",
+            axum::routing::put(connections::update_authorization),
+        )
+        .route(
+            "/profile",
+            get(profile::get_profile).put(profile::update_profile),
+        )
         .route("/integrations", get(integrations::list_integrations))
         .route(
             "/integrations/{platformKey}",
@@ -71,8 +80,24 @@ pub fn router(state: AppState) -> Router {
             "/apiKeys/{apiKeyId}",
             axum::routing::delete(api_keys::delete_api_key),
         );
+    let link_pages = Router::new()
+        .route("/link/companies/{companyId}", get(link::company_page))
+        .route(
+            "/link/companies/{companyId}/connections",
+            axum::routing::post(link::connect_platform),
+        )
+        .route(
+            "/link/companies/{companyId}/connections/{connectionId}/start",
+            get(link::start),
+        )
+        .route(
+            "/link/companies/{companyId}/connections/{connectionId}/result",
+            get(link::result_page),
+        )
+        .route("/link/callback", get(link::callback));
     Router::new()
         .merge(api)
+        .merge(link_pages)
         .route(
             "/assets/integrations/{platformKey}/{image}",
             get(integrations::integration_logo),

@@ -34,7 +34,10 @@ pub async fn correlate(request: Request, next: Next) -> Response {
     let mut response = CORRELATION_ID
         .scope(correlation_id.clone(), async move {
             let response = next.run(request).await;
-            if response.status().is_success() || has_body(&response) {
+            if response.status().is_success()
+                || response.status().is_redirection()
+                || has_body(&response)
+            {
                 response
             } else {
                 // Produced by the router itself (405, or an empty error): give it the standard body.

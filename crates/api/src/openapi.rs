@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::error::{ErrorMessage, ErrorValidation, ErrorValidationItem};
 use crate::paging::{HalRef, Links};
-use crate::routes::{api_keys, companies, connections, integrations};
+use crate::routes::{api_keys, companies, connections, integrations, profile};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,9 @@ use crate::routes::{api_keys, companies, connections, integrations};
         connections::unlink_connection,
         connections::delete_connection,
         connections::connection_history,
+        connections::update_authorization,
+        profile::get_profile,
+        profile::update_profile,
         integrations::list_integrations,
         integrations::get_integration,
         integrations::get_integration_branding,
@@ -44,6 +47,7 @@ use crate::routes::{api_keys, companies, connections, integrations};
         dto::DataConnectionStatus, dto::DataConnectionError, dto::ConnectionStatusChange, dto::ConnectionHistory,
         dto::ApiKeyDetails, dto::ApiKeys, dto::CreateApiKey,
         integrations::Integration, integrations::Integrations, integrations::Branding,
+        profile::Profile,
     )),
     modifiers(&Security),
     security(("auth_header" = [])),
@@ -51,7 +55,7 @@ use crate::routes::{api_keys, companies, connections, integrations};
         (name = "Companies", description = "The businesses whose data is connected"),
         (name = "Connections", description = "A company's links to its platforms"),
         (name = "Integrations", description = "The platforms linkwell can connect to"),
-        (name = "Settings", description = "API keys"),
+        (name = "Settings", description = "API keys and the client's profile"),
     )
 )]
 pub struct ApiDoc;

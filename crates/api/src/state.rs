@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use linkwell_connectors::{Keys, LinkFlow, OAuthHttp, Platforms, TokenManager, TokenPolicy};
 use linkwell_domain::ids::ClientId;
 use linkwell_domain::integration::Catalogue;
 use linkwell_store::Store;
@@ -21,16 +22,59 @@ pub struct Shared {
     /// Base of every URL the API hands out, without a trailing slash.
     pub public_url: String,
     pub(crate) keys: KeyCache,
+    /// Authorization through the Link pages, and the tokens it obtains.
+    pub link: LinkFlow,
+}
+
+/// How linkwell reaches platforms: which ones, with which encryption keys and token policy.
+pub struct Connectivity {
+    pub platforms: Platforms,
+    pub keys: Arc<Keys>,
+    pub policy: TokenPolicy,
+}
+
+impl Default for Connectivity {
+    /// No platform to link to, and a throwaway key.
+    fn default() -> Self {
+        Self {
+            platforms: Platforms::default(),
+            keys: Arc::new(Keys::ephemeral()),
+            policy: TokenPolicy::default(),
+        }
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, catalogue: Catalogue, public_url: &str) -> Self {
+        Self::with_connectivity(store, catalogue, public_url, Connectivity::default())
+    }
+
+    pub fn with_connectivity(
+        store: Store,
+        catalogue: Catalogue,
+        public_url: &str,
+        connectivity: Connectivity,
+    ) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let tokens = TokenManager::new(
+            store.clone(),
+            Arc::new(connectivity.platforms),
+            connectivity.keys,
+            OAuthHttp::new(),
+            connectivity.policy,
+        );
+        let link = LinkFlow::new(tokens, store.clone(), format!("{public_url}/link/callback"));
         Self(Arc::new(Shared {
             store,
             catalogue,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url,
             keys: KeyCache::default(),
+            link,
         }))
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        self.link.tokens()
     }
 }
 

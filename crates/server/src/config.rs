@@ -8,12 +8,37 @@ use linkwell_store::Backend;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://linkwell.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+pub const DEFAULT_SANDBOX_LISTEN: &str = "127.0.0.1:8090";
+
 #[derive(Clone)]
 pub struct Config {
     /// May hold a password: never printed (see the Debug impl).
     pub database_url: String,
     pub listen: SocketAddr,
     pub public_url: String,
+    /// `LINKWELL_ENCRYPTION_KEY`: base64 keys, the first current. Never printed.
+    pub encryption_keys: Option<String>,
+    /// `LINKWELL_ENCRYPTION_KEY_FILE`, or the default beside the SQLite database.
+    pub encryption_key_file: std::path::PathBuf,
+    pub sandbox: SandboxSettings,
+}
+
+/// The built-in sandbox platforms: served under `/sandbox` unless switched off, and how linkwell reaches them.
+#[derive(Clone)]
+pub struct SandboxSettings {
+    /// `LINKWELL_SANDBOX`: serve the sandbox platforms under `/sandbox` (default true).
+    pub serve: bool,
+    /// `LINKWELL_SANDBOX_URL`: where linkwell reaches the sandbox platforms; by default its own `/sandbox`.
+    /// None when the sandbox is off and no URL is set: the sandbox platforms cannot be linked.
+    pub url: Option<String>,
+    pub client_id: String,
+    /// `LINKWELL_SANDBOX_CLIENT_SECRET`; by default a random one per start (the sandbox keeps its grants in
+    /// memory, so nothing outlives a restart anyway). Never printed.
+    pub client_secret: Option<String>,
+    pub access_token_ttl: std::time::Duration,
+    pub refresh_token_idle_ttl: std::time::Duration,
+    /// `LINKWELL_SANDBOX_LISTEN`, for `linkwell sandbox` on its own.
+    pub listen: SocketAddr,
 }
 
 impl std::fmt::Debug for Config {
@@ -22,6 +47,8 @@ impl std::fmt::Debug for Config {
             .field("database", &self.backend())
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
+            .field("encryption_key_file", &self.encryption_key_file)
+            .field("sandbox", &self.sandbox.serve)
             .finish()
     }
 }
@@ -52,43 +79,156 @@ impl Config {
             setting: "LINKWELL_LISTEN",
             problem: format!("'{listen_text}' is not an address and port such as 127.0.0.1:8080"),
         })?;
-        let public_url = match lookup("LINKWELL_PUBLIC_URL")
-            .filter(|value| !value.trim().is_empty())
-        {
-            None => format!("http://{listen}"),
-            Some(value) => {
-                let value = value.trim().trim_end_matches('/').to_owned();
-                let rest = value
-                    .strip_prefix("http://")
-                    .or_else(|| value.strip_prefix("https://"));
-                if !rest.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
-                {
-                    return Err(ConfigError {
-                        setting: "LINKWELL_PUBLIC_URL",
-                        problem: format!("'{value}' is not an http:// or https:// URL"),
-                    });
-                }
-                value
-            }
+        let public_url =
+            match lookup("LINKWELL_PUBLIC_URL").filter(|value| !value.trim().is_empty()) {
+                None => format!("http://{listen}"),
+                Some(value) => check_http_url("LINKWELL_PUBLIC_URL", &value)?,
+            };
+        let encryption_keys =
+            lookup("LINKWELL_ENCRYPTION_KEY").filter(|value| !value.trim().is_empty());
+        if let Some(keys) = &encryption_keys {
+            linkwell_connectors::keys::parse_key_list(keys, "LINKWELL_ENCRYPTION_KEY").map_err(
+                |error| ConfigError {
+                    setting: "LINKWELL_ENCRYPTION_KEY",
+                    problem: match error {
+                        linkwell_connectors::KeyError::Invalid {
+                            position, error, ..
+                        } => {
+                            format!("key {position}: {error}")
+                        }
+                        other => other.to_string(),
+                    },
+                },
+            )?;
+        }
+        let encryption_key_file =
+            match lookup("LINKWELL_ENCRYPTION_KEY_FILE").filter(|value| !value.trim().is_empty()) {
+                Some(path) => std::path::PathBuf::from(path.trim()),
+                None => default_key_file(&database_url),
+            };
+        let serve = parse_bool(&lookup, "LINKWELL_SANDBOX", true)?;
+        let url = match lookup("LINKWELL_SANDBOX_URL").filter(|value| !value.trim().is_empty()) {
+            Some(url) => Some(check_http_url("LINKWELL_SANDBOX_URL", &url)?),
+            None => serve.then(|| format!("{public_url}/sandbox")),
+        };
+        let sandbox_listen_text =
+            lookup("LINKWELL_SANDBOX_LISTEN").unwrap_or_else(|| DEFAULT_SANDBOX_LISTEN.to_owned());
+        let sandbox = SandboxSettings {
+            serve,
+            url,
+            client_id: lookup("LINKWELL_SANDBOX_CLIENT_ID")
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| "linkwell".to_owned()),
+            client_secret: lookup("LINKWELL_SANDBOX_CLIENT_SECRET")
+                .filter(|value| !value.trim().is_empty()),
+            access_token_ttl: parse_seconds(&lookup, "LINKWELL_SANDBOX_ACCESS_TOKEN_TTL", 30 * 60)?,
+            refresh_token_idle_ttl: parse_seconds(
+                &lookup,
+                "LINKWELL_SANDBOX_REFRESH_TOKEN_TTL",
+                30 * 24 * 60 * 60,
+            )?,
+            listen: sandbox_listen_text
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError {
+                    setting: "LINKWELL_SANDBOX_LISTEN",
+                    problem: format!(
+                        "'{sandbox_listen_text}' is not an address and port such as 127.0.0.1:8090"
+                    ),
+                })?,
         };
         Ok(Self {
             database_url,
             listen,
             public_url,
+            encryption_keys,
+            encryption_key_file,
+            sandbox,
         })
     }
 
     /// The file of a SQLite database (None for PostgreSQL or an in-memory database).
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite:")?;
-        let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let path = rest.split('?').next().unwrap_or_default();
-        (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+        sqlite_file(&self.database_url)
     }
 
     pub fn backend(&self) -> Backend {
         Backend::of_url(&self.database_url).unwrap_or(Backend::Sqlite)
     }
+}
+
+fn check_http_url(setting: &'static str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim().trim_end_matches('/').to_owned();
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    if !rest.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)) {
+        return Err(ConfigError {
+            setting,
+            problem: format!("'{value}' is not an http:// or https:// URL"),
+        });
+    }
+    Ok(value)
+}
+
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(setting).map(|value| value.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(value) if value.is_empty() => Ok(default),
+        Some(value) => match value.as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError {
+                setting,
+                problem: format!("'{value}' is not true or false"),
+            }),
+        },
+    }
+}
+
+fn parse_seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    default: u64,
+) -> Result<std::time::Duration, ConfigError> {
+    match lookup(setting).filter(|value| !value.trim().is_empty()) {
+        None => Ok(std::time::Duration::from_secs(default)),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| *seconds > 0)
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| ConfigError {
+                setting,
+                problem: format!("'{}' is not a positive number of seconds", value.trim()),
+            }),
+    }
+}
+
+/// The key file beside a SQLite database (`linkwell.db` → `linkwell.db.key`), or `linkwell.key` in the
+/// working directory for PostgreSQL and in-memory databases.
+fn default_key_file(database_url: &str) -> std::path::PathBuf {
+    match sqlite_file(database_url) {
+        Some(path) => {
+            let mut name = path.into_os_string();
+            name.push(".key");
+            std::path::PathBuf::from(name)
+        }
+        None => std::path::PathBuf::from("linkwell.key"),
+    }
+}
+
+fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
 /// Accepts `postgres://`, `sqlite:` URLs, or a bare file path (a SQLite file, created when missing).
@@ -172,5 +312,51 @@ mod tests {
         assert!(!format!("{pg:?}").contains("u@h"));
         let public = config(&[("LINKWELL_PUBLIC_URL", "https://link.example.com/")]).unwrap();
         assert_eq!(public.public_url, "https://link.example.com");
+    }
+
+    #[test]
+    fn encryption_keys_default_to_a_file_beside_the_database() {
+        let default = config(&[]).unwrap();
+        assert_eq!(
+            default.encryption_key_file,
+            std::path::PathBuf::from("linkwell.db.key")
+        );
+        assert!(default.encryption_keys.is_none());
+        let pg = config(&[("LINKWELL_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(
+            pg.encryption_key_file,
+            std::path::PathBuf::from("linkwell.key")
+        );
+        let error = config(&[("LINKWELL_ENCRYPTION_KEY", "short")]).unwrap_err();
+        assert_eq!(error.setting, "LINKWELL_ENCRYPTION_KEY");
+        assert!(!error.problem.contains("short"), "{}", error.problem);
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let set = config(&[("LINKWELL_ENCRYPTION_KEY", key)]).unwrap();
+        assert!(!format!("{set:?}").contains(key));
+    }
+
+    #[test]
+    fn the_sandbox_is_served_unless_switched_off() {
+        let default = config(&[]).unwrap();
+        assert!(default.sandbox.serve);
+        assert_eq!(
+            default.sandbox.url.as_deref(),
+            Some("http://127.0.0.1:8080/sandbox")
+        );
+        let off = config(&[("LINKWELL_SANDBOX", "false")]).unwrap();
+        assert!(!off.sandbox.serve);
+        assert!(off.sandbox.url.is_none());
+        assert_eq!(
+            config(&[("LINKWELL_SANDBOX", "maybe")])
+                .unwrap_err()
+                .setting,
+            "LINKWELL_SANDBOX"
+        );
+        assert_eq!(
+            config(&[("LINKWELL_SANDBOX_ACCESS_TOKEN_TTL", "0")])
+                .unwrap_err()
+                .setting,
+            "LINKWELL_SANDBOX_ACCESS_TOKEN_TTL"
+        );
     }
 }

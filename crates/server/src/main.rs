@@ -2,11 +2,13 @@
 //! The `linkwell` binary.
 
 mod config;
+mod connect;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use linkwell_api::{router, AppState, BUILT_IN_CATALOGUE};
+use linkwell_api::{router, AppState, Connectivity, BUILT_IN_CATALOGUE};
+use linkwell_connectors::TokenPolicy;
 use linkwell_domain::integration::Catalogue;
 use linkwell_store::Store;
 use tracing_subscriber::EnvFilter;
@@ -37,6 +39,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Run only the sandbox platforms (mqjo, bnks, aiwb) under /sandbox, on LINKWELL_SANDBOX_LISTEN.
+    Sandbox,
 }
 
 #[derive(Subcommand)]
@@ -50,6 +54,10 @@ enum KeysCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Re-encrypt every stored credential to a new encryption key, while servers keep running. With a key
+    /// file, a new key is generated and put first in it; with LINKWELL_ENCRYPTION_KEY, put the new key first
+    /// there (keeping the old ones after it) and run this.
+    RotateEncryption,
 }
 
 #[tokio::main]
@@ -79,6 +87,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_env()?;
+    if let Command::Sandbox = command {
+        return serve_sandbox(config).await;
+    }
     let store = Store::connect(&config.database_url)
         .await
         .map_err(|error| {
@@ -102,8 +113,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let key = store.create_api_key(client, name.as_deref()).await?;
             println!("{}", key.raw_key);
         }
+        Command::Keys {
+            command: KeysCommand::RotateEncryption,
+        } => {
+            let keys = connect::load_keys(&config)?;
+            let previous = keys.ring().current_key_id().to_string();
+            if config.encryption_keys.is_none() {
+                keys.add_new_current_key()
+                    .map_err(|error| anyhow::anyhow!("LINKWELL_ENCRYPTION_KEY_FILE: {error}"))?;
+            }
+            let (resealed, key) = connect::rotate(&store, &keys).await?;
+            tracing::info!(previous = %previous, current = %key, resealed, "encryption key rotated");
+            println!("{resealed} stored values are now encrypted with key {key}");
+        }
         Command::Serve => serve(config, store).await?,
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::Sandbox => unreachable!("handled above"),
     }
     Ok(())
 }
@@ -119,8 +143,27 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         }
         None => (store, None),
     };
-    let state = AppState::new(store.clone(), catalogue, &config.public_url);
-    let purger = tokio::spawn(purge_idempotency_keys(store.clone()));
+    let keys = connect::load_keys(&config)?;
+    let secret = connect::sandbox_secret(&config);
+    let state = AppState::with_connectivity(
+        store.clone(),
+        catalogue,
+        &config.public_url,
+        Connectivity {
+            platforms: connect::platforms(&config, &secret),
+            keys: keys.clone(),
+            policy: TokenPolicy::default(),
+        },
+    );
+    let background = [
+        tokio::spawn(purge_expired(store.clone())),
+        tokio::spawn(connect::refresh_tokens_ahead(state.tokens().clone())),
+        tokio::spawn(connect::watch_key_file(keys)),
+    ];
+    let mut app = router(state);
+    if config.sandbox.serve {
+        app = app.nest("/sandbox", connect::sandbox_router(&config, &secret));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| {
@@ -130,17 +173,20 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(listen = %listener.local_addr()?, public_url = %config.public_url, backend = ?store.backend(), "linkwell is serving");
-    axum::serve(listener, router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    purger.abort();
+    for task in background {
+        task.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Idempotency keys only matter for 90 minutes; forget older ones every ten minutes so the table stays small.
-async fn purge_idempotency_keys(store: Store) {
+/// Idempotency keys only matter for 90 minutes and link attempts for minutes; forget older ones every ten
+/// minutes so the tables stay small.
+async fn purge_expired(store: Store) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -149,7 +195,33 @@ async fn purge_idempotency_keys(store: Store) {
             Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
             Err(error) => tracing::warn!(%error, "purging expired idempotency keys failed"),
         }
+        connect::purge_link_attempts(&store).await;
     }
+}
+
+/// `linkwell sandbox`: the sandbox platforms alone, for a linkwell elsewhere that points
+/// LINKWELL_SANDBOX_URL here. Both sides need the same LINKWELL_SANDBOX_CLIENT_SECRET, and
+/// LINKWELL_PUBLIC_URL must be the linkwell whose /link/callback the sandbox accepts.
+async fn serve_sandbox(config: Config) -> anyhow::Result<()> {
+    let Some(secret) = config.sandbox.client_secret.clone() else {
+        anyhow::bail!(
+            "LINKWELL_SANDBOX_CLIENT_SECRET: must be set (the same value as for linkwell serve) to run the sandbox alone"
+        );
+    };
+    let app = axum::Router::new().nest("/sandbox", connect::sandbox_router(&config, &secret));
+    let listener = tokio::net::TcpListener::bind(config.sandbox.listen)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "LINKWELL_SANDBOX_LISTEN: cannot listen on {}: {error}",
+                config.sandbox.listen
+            )
+        })?;
+    tracing::info!(listen = %listener.local_addr()?, "sandbox platforms are serving under /sandbox");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
 }
 
 /// Takes an exclusive lock on `<database>.lock`, held until the process exits.

@@ -99,6 +99,17 @@ pub static CONNECTION_FIELDS: FieldMap = FieldMap {
     ],
 };
 
+/// What is written together with a status change.
+#[derive(Default)]
+pub struct ChangeDetails {
+    /// Credentials obtained by the authorization that links the connection.
+    pub credentials: Option<crate::credentials::SealedCredentials>,
+    /// The platform's HTTP status code, for the error an event records.
+    pub status_code: Option<String>,
+    /// The platform's non-numeric status (e.g. an OAuth2 error code), for the error an event records.
+    pub status_text: Option<String>,
+}
+
 /// How often a status change is retried when another writer changed the connection between our read and
 /// our write. Each retry re-reads, so it only repeats while others keep winning.
 const TRANSITION_ATTEMPTS: usize = 8;
@@ -272,6 +283,22 @@ impl Store {
         connection: ConnectionId,
         event: &ConnectionEvent,
     ) -> Result<ConnectionRecord, StoreError> {
+        self.change_connection(client, company, connection, event, ChangeDetails::default())
+            .await
+    }
+
+    /// [`Store::apply_connection_event`] with what travels with the change, written in the same transaction:
+    /// the credentials a completed authorization obtained, and the platform's status for a recorded error.
+    /// Credentials are deleted whenever the connection ends up in any status but `Linked`, and errors still
+    /// active are marked resolved when it becomes `Linked`.
+    pub async fn change_connection(
+        &self,
+        client: ClientId,
+        company: CompanyId,
+        connection: ConnectionId,
+        event: &ConnectionEvent,
+        details: ChangeDetails,
+    ) -> Result<ConnectionRecord, StoreError> {
         for _ in 0..TRANSITION_ATTEMPTS {
             let current = self.get_connection(client, company, connection).await?;
             let change = transition(current.status, event)?;
@@ -281,13 +308,24 @@ impl Store {
             | ConnectionEvent::AccessLost { reason } = event
             {
                 errors.push(ConnectionErrorRecord {
-                    status_code: None,
-                    status_text: None,
+                    status_code: details.status_code.clone(),
+                    status_text: details.status_text.clone(),
                     error_message: Some(reason.clone()),
                     errored_on_utc: now.to_storage(),
-                    status: None,
+                    status: Some("Active".to_owned()),
                     resolved_on_utc: None,
                 });
+            }
+            let becomes_linked =
+                change.to == ConnectionStatus::Linked && change.from != ConnectionStatus::Linked;
+            if becomes_linked {
+                for error in errors
+                    .iter_mut()
+                    .filter(|error| error.resolved_on_utc.is_none())
+                {
+                    error.status = Some("Resolved".to_owned());
+                    error.resolved_on_utc = Some(now.to_storage());
+                }
             }
             let errors_json = serde_json::to_string(&errors)
                 .map_err(|error| StoreError::Corrupt(error.to_string()))?;
@@ -332,6 +370,17 @@ impl Store {
                 now,
             )
             .await?;
+            if becomes_linked {
+                if let Some(credentials) = &details.credentials {
+                    crate::credentials::upsert_credentials(&mut tx, connection, credentials, now)
+                        .await?;
+                }
+            } else if change.to != ConnectionStatus::Linked {
+                sqlx::query("DELETE FROM connection_credentials WHERE connection_id = $1")
+                    .bind(connection.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             self.commit(tx).await?;
             return Ok(ConnectionRecord {
                 status: change.to,

@@ -1,9 +1,13 @@
 //! `/companies/{companyId}/connections`: list, create, get, unlink, delete, and the status history.
 
+use std::collections::HashMap;
+
 use axum::extract::{OriginalUri, Path, State};
+use linkwell_connectors::{ConnectionRef, TokenError, TokenSet};
 use linkwell_domain::connection::ConnectionEvent;
 use linkwell_domain::ids::{CompanyId, ConnectionId};
 use linkwell_domain::integration::PlatformKey;
+use linkwell_domain::time::Timestamp;
 use linkwell_store::{ConnectionListing, NewConnection, StoreError};
 
 use crate::auth::Client;
@@ -266,5 +270,110 @@ pub async fn connection_history(
         &[],
         page.request,
         page.total,
+    )))
+}
+
+/// The token fields `PUT .../authorization` understands, in Codat's and in OAuth2's spelling.
+fn imported_tokens(body: &HashMap<String, String>) -> ApiResult<TokenSet> {
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| body.get(*name))
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let access_token = field(&["accessToken", "access_token"]).ok_or_else(|| {
+        ApiError::BadRequest(
+            "accessToken is required to import a connection's authorization".to_owned(),
+        )
+    })?;
+    let expires_at = match (
+        field(&["expiresIn", "expires_in"]),
+        field(&["expiresAt", "expires_at"]),
+    ) {
+        (Some(seconds), _) => {
+            let seconds: i64 = seconds
+                .parse()
+                .ok()
+                .filter(|seconds| *seconds >= 0)
+                .ok_or_else(|| {
+                    ApiError::BadRequest("expiresIn must be a number of seconds".to_owned())
+                })?;
+            Some(Timestamp::now().plus_seconds(seconds).to_storage())
+        }
+        (None, Some(at)) => {
+            let at = chrono::DateTime::parse_from_rfc3339(&at).map_err(|_| {
+                ApiError::BadRequest(
+                    "expiresAt must be a date and time such as 2026-01-31T12:00:00Z".to_owned(),
+                )
+            })?;
+            Some(Timestamp::from_datetime(at.with_timezone(&chrono::Utc)).to_storage())
+        }
+        (None, None) => None,
+    };
+    Ok(TokenSet {
+        access_token,
+        refresh_token: field(&["refreshToken", "refresh_token"]),
+        expires_at,
+        scope: field(&["scope"]),
+    })
+}
+
+#[utoipa::path(
+    put, path = "/companies/{companyId}/connections/{connectionId}/authorization",
+    operation_id = "update-connection-authorization", tag = "Connections",
+    request_body(content = HashMap<String, String>, description = "The tokens to import: `accessToken`, and optionally `refreshToken` and `expiresIn` (seconds) or `expiresAt`"),
+    params(
+        ("companyId" = String, Path, description = "Unique identifier for a company"),
+        ("connectionId" = String, Path, description = "Unique identifier for a connection"),
+    ),
+    responses(
+        (status = 200, description = "The connection, Linked with the imported credentials", body = Connection),
+        (status = 400, description = "Missing or malformed token fields", body = ErrorMessage),
+        (status = 401, description = "Missing or wrong API key", body = ErrorMessage),
+        (status = 404, description = "No such company or connection", body = ErrorMessage),
+        (status = 409, description = "Another accounting connection of the company is Linked", body = ErrorMessage),
+        (status = 422, description = "The platform does not accept the credentials", body = ErrorMessage),
+        (status = 503, description = "The platform could not be reached to check the credentials", body = ErrorMessage),
+    )
+)]
+pub async fn update_authorization(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path((company, connection)): Path<(String, String)>,
+    Json(body): Json<HashMap<String, String>>,
+) -> ApiResult<axum::Json<Connection>> {
+    let (company, connection) = ids(&company, &connection)?;
+    let tokens = imported_tokens(&body)?;
+    let at = ConnectionRef {
+        client,
+        company,
+        connection,
+    };
+    let record = state
+        .tokens()
+        .import_tokens(at, tokens)
+        .await
+        .map_err(|error| match error {
+            TokenError::Store(error) => connection_error(connection)(error),
+            TokenError::Deauthorized(reason) => ApiError::Unprocessable(format!(
+                "The platform did not accept the credentials: {reason}"
+            )),
+            TokenError::UnknownPlatform(key) => ApiError::Unprocessable(format!(
+                "Credentials cannot be imported for {key}: the platform is not configured"
+            )),
+            TokenError::Transient { .. } | TokenError::Misconfigured(_) => ApiError::Unavailable(
+                "The platform could not check the credentials now; try again later".to_owned(),
+            ),
+            TokenError::NotLinked(status) => {
+                ApiError::Conflict(format!("The connection is {status}"))
+            }
+            TokenError::Unreadable => {
+                ApiError::Internal("stored credentials do not open".to_owned())
+            }
+        })?;
+    Ok(axum::Json(Connection::from_record(
+        &record,
+        &state.public_url,
     )))
 }

@@ -1,0 +1,14 @@
+#![forbid(unsafe_code)]
+//! How linkwell talks to platforms on a connection's behalf: OAuth2 authorization through the hosted Link
+//! pages ([`link`]), access tokens kept sealed and fresh ([`tokens`]), the HTTP side of OAuth2 ([`oauth`]), and
+//! the encryption keys with their rotation ([`keys`]).
+
+pub mod keys;
+pub mod link;
+pub mod oauth;
+pub mod tokens;
+
+pub use keys::{KeyError, KeySource, Keys, RotationReport};
+pub use link::{Completed, LinkFlow, Outcome, Rejection, StartRefusal, Started};
+pub use oauth::{OAuthHttp, OAuthPlatform, PlatformError, Platforms, TokenSet};
+pub use tokens::{AccessToken, ConnectionRef, TokenError, TokenManager, TokenPolicy};
