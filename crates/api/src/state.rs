@@ -31,6 +31,8 @@ pub struct Connectivity {
     pub platforms: Platforms,
     pub keys: Arc<Keys>,
     pub policy: TokenPolicy,
+    /// How long a person has to complete authorization at a platform.
+    pub attempt_ttl: std::time::Duration,
 }
 
 impl Default for Connectivity {
@@ -40,6 +42,7 @@ impl Default for Connectivity {
             platforms: Platforms::default(),
             keys: Arc::new(Keys::ephemeral()),
             policy: TokenPolicy::default(),
+            attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
         }
     }
 }
@@ -63,7 +66,8 @@ impl AppState {
             OAuthHttp::new(),
             connectivity.policy,
         );
-        let link = LinkFlow::new(tokens, store.clone(), format!("{public_url}/link/callback"));
+        let link = LinkFlow::new(tokens, store.clone(), format!("{public_url}/link/callback"))
+            .with_attempt_ttl(connectivity.attempt_ttl);
         Self(Arc::new(Shared {
             store,
             catalogue,

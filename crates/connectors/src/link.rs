@@ -21,7 +21,7 @@ use crate::keys::verifier_binding;
 use crate::oauth::{OAuthHttp, Pkce, PlatformError};
 use crate::tokens::{seal_tokens, ConnectionRef, TokenManager};
 
-/// How long a person has to complete authorization at the platform.
+/// How long a person has to complete authorization at the platform, by default.
 pub const ATTEMPT_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The cookie that ties an attempt to the browser that started it.
@@ -141,6 +141,7 @@ pub struct LinkFlow {
     tokens: TokenManager,
     store: linkwell_store::Store,
     callback_url: String,
+    attempt_ttl: Duration,
 }
 
 fn state_binding() -> Binding {
@@ -167,7 +168,14 @@ impl LinkFlow {
             tokens,
             store,
             callback_url,
+            attempt_ttl: ATTEMPT_TTL,
         }
+    }
+
+    /// How long an authorization attempt stays valid.
+    pub fn with_attempt_ttl(mut self, ttl: Duration) -> Self {
+        self.attempt_ttl = ttl;
+        self
     }
 
     pub fn tokens(&self) -> &TokenManager {
@@ -217,7 +225,7 @@ impl LinkFlow {
                 &attempt_id,
             ),
         );
-        let expires_at = Timestamp::now().plus_seconds(ATTEMPT_TTL.as_secs() as i64);
+        let expires_at = Timestamp::now().plus_seconds(self.attempt_ttl.as_secs() as i64);
         self.store
             .create_link_attempt(&NewLinkAttempt {
                 id: attempt_id.clone(),

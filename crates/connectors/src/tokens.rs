@@ -170,6 +170,14 @@ impl TokenManager {
         &self.inner.oauth
     }
 
+    /// Whether the access token stays valid beyond the refresh margin (by the expiry stored beside it).
+    fn is_fresh(&self, credentials: &SealedCredentials) -> bool {
+        let margin = self.inner.policy.refresh_margin.as_secs() as i64;
+        credentials
+            .access_expires_at
+            .is_none_or(|expiry| expiry > Timestamp::now().plus_seconds(margin))
+    }
+
     fn platform_of(&self, platform_key: &str) -> Result<&OAuthPlatform, TokenError> {
         self.inner
             .platforms
@@ -210,10 +218,7 @@ impl TokenManager {
                 at.connection,
                 &stored.credentials.sealed,
             )?;
-            let margin = policy.refresh_margin.as_secs() as i64;
-            let fresh = tokens
-                .expiry()
-                .is_none_or(|expiry| expiry > Timestamp::now().plus_seconds(margin));
+            let fresh = self.is_fresh(&stored.credentials);
             let replaced = rejected.is_some_and(|rejected| rejected != tokens.access_token);
             if replaced || (fresh && rejected.is_none()) {
                 return Ok(AccessToken(Zeroizing::new(tokens.access_token.clone())));
@@ -276,10 +281,7 @@ impl TokenManager {
             at.connection,
             &stored.credentials.sealed,
         )?;
-        let margin = self.inner.policy.refresh_margin.as_secs() as i64;
-        let fresh = current
-            .expiry()
-            .is_none_or(|expiry| expiry > Timestamp::now().plus_seconds(margin));
+        let fresh = self.is_fresh(&stored.credentials);
         let replaced = rejected.is_some_and(|rejected| rejected != current.access_token);
         if replaced || (fresh && rejected.is_none()) {
             store

@@ -153,6 +153,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
             platforms: connect::platforms(&config, &secret),
             keys: keys.clone(),
             policy: TokenPolicy::default(),
+            attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
         },
     );
     let background = [

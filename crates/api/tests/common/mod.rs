@@ -7,13 +7,18 @@
 
 #![allow(dead_code)]
 
+pub mod flow;
+
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use base64::Engine;
-use linkwell_api::{router, AppState, BUILT_IN_CATALOGUE};
+use linkwell_api::{router, AppState, Connectivity, BUILT_IN_CATALOGUE};
+use linkwell_connectors::{Keys, Platforms};
 use linkwell_domain::ids::ClientId;
 use linkwell_domain::integration::Catalogue;
+use linkwell_sandbox::{ManualClock, OAuthClient, SandboxConfig};
 use linkwell_store::Store;
 use serde_json::Value;
 use sqlx::Executor;
@@ -32,8 +37,20 @@ pub struct TestApp {
     pub client: ClientId,
     pub key: String,
     pub http: reqwest::Client,
+    /// The application's shared state (token manager, link flow...), for tests that act as a worker would.
+    pub state: AppState,
+    /// The sandbox platforms' clock, mounted at `{base}/sandbox`.
+    pub clock: Arc<ManualClock>,
+    /// Calls to any sandbox platform's token endpoint.
+    pub token_calls: Arc<AtomicUsize>,
+    /// A second pool on the test's database, for tests that must reach past the store.
+    pub sql: sqlx::AnyPool,
     cleanup: Cleanup,
 }
+
+/// linkwell's client registration at the sandbox in tests.
+pub const SANDBOX_CLIENT_ID: &str = "linkwell-test";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-test-secret";
 
 pub enum Cleanup {
     Directory(PathBuf),
@@ -57,6 +74,12 @@ pub fn postgres_url() -> String {
 
 /// A store on a database of its own.
 pub async fn fresh_store(db: Db) -> (Store, Cleanup) {
+    let (store, cleanup, _) = fresh_store_with_url(db).await;
+    (store, cleanup)
+}
+
+/// [`fresh_store`], with the URL of its database.
+pub async fn fresh_store_with_url(db: Db) -> (Store, Cleanup, String) {
     sqlx::any::install_default_drivers();
     match db {
         Db::Sqlite => {
@@ -69,7 +92,7 @@ pub async fn fresh_store(db: Db) -> (Store, Cleanup) {
                 .expect("open SQLite")
                 .with_read_cache();
             store.migrate().await.expect("migrate SQLite");
-            (store, Cleanup::Directory(dir))
+            (store, Cleanup::Directory(dir), url)
         }
         Db::Postgres => {
             let admin_url = postgres_url();
@@ -87,14 +110,25 @@ pub async fn fresh_store(db: Db) -> (Store, Cleanup) {
             let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
             let store = Store::connect(&url).await.expect("open PostgreSQL");
             store.migrate().await.expect("migrate PostgreSQL");
-            (store, Cleanup::Schema(schema))
+            (store, Cleanup::Schema(schema), url)
         }
     }
 }
 
 impl TestApp {
     pub async fn start(db: Db) -> Self {
-        let (store, cleanup) = fresh_store(db).await;
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// Starts with the sandbox platforms mounted at `/sandbox` (on a manual clock) and linkable; `adjust`
+    /// may change the connectivity (keys, token policy, attempt lifetime) first.
+    pub async fn start_with(db: Db, adjust: impl FnOnce(&mut Connectivity)) -> Self {
+        let (store, cleanup, url) = fresh_store_with_url(db).await;
+        let sql = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .expect("second pool");
         let client = store.ensure_client("test-client").await.expect("client");
         let key = store
             .create_api_key(client, Some("test"))
@@ -107,16 +141,61 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let base = format!("http://{address}");
-        let state = AppState::new(store.clone(), catalogue, &base);
+        let mut connectivity = Connectivity {
+            platforms: Platforms::sandbox(
+                &format!("{base}/sandbox"),
+                SANDBOX_CLIENT_ID,
+                SANDBOX_CLIENT_SECRET,
+            ),
+            keys: Arc::new(Keys::ephemeral()),
+            ..Connectivity::default()
+        };
+        adjust(&mut connectivity);
+        let state = AppState::with_connectivity(store.clone(), catalogue, &base, connectivity);
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let token_calls = Arc::new(AtomicUsize::new(0));
+        let sandbox = linkwell_sandbox::router_with_clock(
+            SandboxConfig {
+                clients: vec![OAuthClient {
+                    client_id: SANDBOX_CLIENT_ID.to_owned(),
+                    client_secret: SANDBOX_CLIENT_SECRET.to_owned(),
+                    redirect_uris: vec![format!("{base}/link/callback")],
+                }],
+                ..SandboxConfig::default()
+            },
+            clock.clone(),
+        );
+        let counter = token_calls.clone();
+        let sandbox = sandbox.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let counter = counter.clone();
+                async move {
+                    if request.method() == axum::http::Method::POST
+                        && request.uri().path().ends_with("/oauth/token")
+                    {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    next.run(request).await
+                }
+            },
+        ));
+        let app = router(state.clone()).nest("/sandbox", sandbox);
         tokio::spawn(async move {
-            axum::serve(listener, router(state)).await.expect("serve");
+            axum::serve(listener, app).await.expect("serve");
         });
         Self {
             base,
             store,
             client,
             key,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            state,
+            clock,
+            token_calls,
+            sql,
             cleanup,
         }
     }
@@ -209,6 +288,7 @@ impl TestApp {
 
     /// Drops the test's database. Called at the end of each passing test.
     pub async fn finish(self) {
+        self.sql.close().await;
         self.store.close().await;
         self.cleanup.run().await;
     }
