@@ -71,7 +71,8 @@ impl SealedTable {
             }
             SealedTable::LinkAttempts => {
                 "SELECT x.id, x.company_id, x.connection_id, x.sealed_verifier AS sealed \
-                 FROM link_attempts x WHERE x.key_id <> $1 AND x.id > $2 ORDER BY x.id LIMIT $3"
+                 FROM link_attempts x WHERE x.used_at IS NULL AND x.key_id <> $1 AND x.id > $2 \
+                 ORDER BY x.id LIMIT $3"
             }
         }
     }
@@ -94,7 +95,9 @@ impl SealedTable {
             SealedTable::Credentials => {
                 "SELECT COUNT(*) FROM connection_credentials WHERE key_id <> $1"
             }
-            SealedTable::LinkAttempts => "SELECT COUNT(*) FROM link_attempts WHERE key_id <> $1",
+            SealedTable::LinkAttempts => {
+                "SELECT COUNT(*) FROM link_attempts WHERE used_at IS NULL AND key_id <> $1"
+            }
         }
     }
 }

@@ -125,9 +125,11 @@ impl Store {
         if optional_text(&row, "used_at")?.is_some() {
             return Ok(AttemptUse::Replayed(attempt));
         }
-        // Compare-and-set, so two callbacks racing with one `state` cannot both get it.
-        let spent =
-            sqlx::query("UPDATE link_attempts SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+        // Compare-and-set, so two callbacks racing with one `state` cannot both get it. The verifier is
+        // needed only by the caller from now on, so it is not kept.
+        let spent = sqlx::query(
+            "UPDATE link_attempts SET used_at = $1, sealed_verifier = '' WHERE id = $2 AND used_at IS NULL",
+        )
                 .bind(now.to_storage())
                 .bind(id.to_owned())
                 .execute(&self.pool)
