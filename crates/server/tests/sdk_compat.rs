@@ -8,15 +8,16 @@
 //! with `venv` and `pip` is required: without it the test fails, it never skips. `LINKWELL_SDK_PYTHON`
 //! names another interpreter than `python3`.
 
-use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod support;
 
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use support::{create_file, create_key, describe, read_lossy, Server, TempDir};
+
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 const HASH_FILE: &str = ".requirements-hash";
 
@@ -135,121 +136,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn linkwell(database: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_linkwell"));
-    command
-        .env("LINKWELL_DATABASE_URL", database)
-        .env("LINKWELL_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-fn create_key(database: &Path) -> String {
-    let output = linkwell(database)
-        .args([
-            "keys",
-            "create",
-            "--client",
-            "sdk-compat",
-            "--name",
-            "sdk-compat",
-        ])
-        .output()
-        .expect("cannot run linkwell keys create");
-    assert!(
-        output.status.success(),
-        "linkwell keys create failed: {}",
-        describe(&output)
-    );
-    let key = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert!(!key.is_empty(), "linkwell keys create printed no key");
-    key
-}
-
-/// A running `linkwell serve`, killed when dropped (also when the test panics).
-struct Server {
-    child: Child,
-    base_url: String,
-    log_path: PathBuf,
-}
-
-impl Server {
-    fn start(database: &Path, work: &Path) -> Self {
-        let log_path = work.join("server.log");
-        let mut last_log = String::new();
-        // A port found free can be taken before the server binds it; try a few.
-        for _ in 0..3 {
-            let address = free_port();
-            let base_url = format!("http://{address}");
-            let child = linkwell(database)
-                .arg("serve")
-                .env("LINKWELL_LISTEN", address.to_string())
-                .env("LINKWELL_PUBLIC_URL", &base_url)
-                .env("LINKWELL_LOG", "info")
-                .stdout(Stdio::null())
-                .stderr(create_file(&log_path))
-                .spawn()
-                .expect("cannot start linkwell serve");
-            let mut server = Server {
-                child,
-                base_url,
-                log_path: log_path.clone(),
-            };
-            if server.wait_healthy(address) {
-                return server;
-            }
-            drop(server);
-            last_log = read_lossy(&log_path);
-            if !last_log.contains("LINKWELL_LISTEN") {
-                break;
-            }
-        }
-        panic!("linkwell serve did not answer GET /health within {HEALTH_TIMEOUT:?}:\n{last_log}");
-    }
-
-    /// True once `GET /health` answers 200; false if the server exits or the time runs out.
-    fn wait_healthy(&mut self, address: SocketAddr) -> bool {
-        let deadline = Instant::now() + HEALTH_TIMEOUT;
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            if health_ok(address) {
-                return true;
-            }
-            sleep(Duration::from_millis(100));
-        }
-        false
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("cannot find a free port on 127.0.0.1")
-}
-
-fn health_ok(address: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.1 200")
-}
-
 /// Runs the command to completion, or kills it after `timeout`; the exit code, None if killed or signalled.
 fn run_bounded(command: &mut Command, timeout: Duration) -> Option<i32> {
     let mut child = command
@@ -267,47 +153,4 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Option<i32> {
             }
         }
     }
-}
-
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_nanos())
-            .unwrap_or_default();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&path)
-            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
-        TempDir { path }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-fn create_file(path: &Path) -> File {
-    File::create(path).unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()))
-}
-
-fn read_lossy(path: &Path) -> String {
-    fs::read(path)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
