@@ -23,6 +23,7 @@ backend_tests!(
     the_company_page_lists_platforms_and_connections,
     unknown_link_pages_are_not_found,
     imported_tokens_are_checked_and_link,
+    unlinking_or_deleting_revokes_the_grant_at_the_platform,
 );
 
 async fn history(app: &TestApp, company: &str, connection: &str) -> Vec<Value> {
@@ -653,5 +654,54 @@ async fn imported_tokens_are_checked_and_link(app: TestApp) -> TestApp {
         .await;
     assert_eq!(status, 404);
     let _ = absolute(&app, "/");
+    app
+}
+
+/// Whether the platform still accepts an access token (asking does not use anything up).
+async fn token_works(app: &TestApp, platform: &str, access_token: &str) -> bool {
+    app.http
+        .get(format!("{}/sandbox/{platform}/api/whoami", app.base))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success()
+}
+
+async fn wait_until_revoked(app: &TestApp, platform: &str, access_token: &str) {
+    // Revocation runs after the answer; give it a moment.
+    for _ in 0..100 {
+        if !token_works(app, platform, access_token).await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the grant was not revoked at the platform");
+}
+
+async fn unlinking_or_deleting_revokes_the_grant_at_the_platform(app: TestApp) -> TestApp {
+    let (company, connection) = app.company_with_connection("mqjo").await;
+    app.link(&company, &connection, "demo-small").await;
+    let (access, _) = app.stored_tokens(&company, &connection).await;
+    assert!(token_works(&app, "mqjo", &access).await);
+    let (status, _) = app
+        .patch(
+            &format!("/companies/{company}/connections/{connection}"),
+            json!({"status": "Unlinked"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_until_revoked(&app, "mqjo", &access).await;
+
+    let (company, connection) = app.company_with_connection("aiwb").await;
+    app.link(&company, &connection, "demo-small").await;
+    let (access, _) = app.stored_tokens(&company, &connection).await;
+    assert!(token_works(&app, "aiwb", &access).await);
+    let (status, _) = app
+        .delete(&format!("/companies/{company}/connections/{connection}"))
+        .await;
+    assert_eq!(status, 200);
+    wait_until_revoked(&app, "aiwb", &access).await;
     app
 }

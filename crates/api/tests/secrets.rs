@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use common::flow::location;
 use common::{Db, TestApp};
-use linkwell_encryption::Binding;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -36,34 +35,6 @@ fn query_value(url: &str, name: &str) -> String {
         .to_owned()
 }
 
-/// The tokens stored for a connection, opened as linkwell opens them.
-async fn stored_tokens(app: &TestApp, company: &str, connection: &str) -> (String, String) {
-    let (sealed,): (String,) =
-        sqlx::query_as("SELECT sealed FROM connection_credentials WHERE connection_id = $1")
-            .bind(connection.to_owned())
-            .fetch_one(&app.sql)
-            .await
-            .unwrap();
-    let plain = app
-        .state
-        .tokens()
-        .keys()
-        .open(
-            &sealed,
-            &Binding::new("connection-credentials", &[company, connection]),
-        )
-        .unwrap();
-    let tokens: serde_json::Value = serde_json::from_slice(&plain).unwrap();
-    assert!(
-        !sealed.contains(tokens["access_token"].as_str().unwrap()),
-        "the stored form is not plain text"
-    );
-    (
-        tokens["access_token"].as_str().unwrap().to_owned(),
-        tokens["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_a_response_a_page_or_a_log() {
     let captured = Captured::default();
@@ -88,7 +59,7 @@ async fn no_secret_reaches_a_response_a_page_or_a_log() {
     let done = app.callback(&back, Some(&attempt.cookie)).await;
     seen.push(format!("{:?}", done.headers()));
     let result_page = location(&done);
-    let (access, refresh) = stored_tokens(&app, &company, &connection).await;
+    let (access, refresh) = app.stored_tokens(&company, &connection).await;
     secrets.push(access);
     secrets.push(refresh);
 
@@ -96,7 +67,7 @@ async fn no_secret_reaches_a_response_a_page_or_a_log() {
     let at = app.connection_ref(&company, &connection);
     app.expire_stored_access_token(&connection).await;
     app.state.tokens().check_access(at).await.unwrap();
-    let (access, refresh) = stored_tokens(&app, &company, &connection).await;
+    let (access, refresh) = app.stored_tokens(&company, &connection).await;
     secrets.push(access);
     secrets.push(refresh);
     app.http
@@ -116,7 +87,7 @@ async fn no_secret_reaches_a_response_a_page_or_a_log() {
     // A replayed callback, which is refused.
     let refused = app.callback(&back, Some(&attempt.cookie)).await;
     seen.push(refused.text().await.unwrap());
-    let (access, refresh) = stored_tokens(&app, &company, &connection).await;
+    let (access, refresh) = app.stored_tokens(&company, &connection).await;
     secrets.push(access.clone());
     secrets.push(refresh.clone());
     let (status, body) = app

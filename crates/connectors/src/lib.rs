@@ -11,4 +11,4 @@ pub mod tokens;
 pub use keys::{KeyError, KeySource, Keys, RotationReport};
 pub use link::{Completed, LinkFlow, Outcome, Rejection, StartRefusal, Started};
 pub use oauth::{OAuthHttp, OAuthPlatform, PlatformError, Platforms, TokenSet};
-pub use tokens::{AccessToken, ConnectionRef, TokenError, TokenManager, TokenPolicy};
+pub use tokens::{AccessToken, ConnectionRef, Revocation, TokenError, TokenManager, TokenPolicy};

@@ -612,3 +612,61 @@ impl TokenManager {
         Ok(tokens)
     }
 }
+
+/// A connection's grant, read before the connection lets go of it, to hand back to the platform afterwards.
+pub struct Revocation {
+    platform: OAuthPlatform,
+    tokens: TokenSet,
+    oauth: OAuthHttp,
+}
+
+impl Revocation {
+    /// Revokes the refresh token (which ends the whole grant at RFC 7009 platforms) and the access token.
+    /// Best effort: failures are logged, never reported.
+    pub async fn run(self) {
+        if let Some(refresh) = &self.tokens.refresh_token {
+            if let Err(error) = self
+                .oauth
+                .revoke(&self.platform, refresh, "refresh_token")
+                .await
+            {
+                tracing::info!(platform = %self.platform.key, reason = %error.reason(), "revoking a refresh token failed");
+            }
+        }
+        if let Err(error) = self
+            .oauth
+            .revoke(&self.platform, &self.tokens.access_token, "access_token")
+            .await
+        {
+            tracing::info!(platform = %self.platform.key, reason = %error.reason(), "revoking an access token failed");
+        }
+    }
+}
+
+impl TokenManager {
+    /// The connection's grant, ready to be revoked once the connection is unlinked or deleted; None when it
+    /// has no readable credentials or its platform is not configured.
+    pub async fn revocation(&self, at: ConnectionRef) -> Option<Revocation> {
+        let store = &self.inner.store;
+        let stored = store
+            .load_credentials(at.client, at.connection)
+            .await
+            .ok()??;
+        let tokens = open_tokens(
+            &self.inner.keys,
+            at.company,
+            at.connection,
+            &stored.credentials.sealed,
+        )
+        .ok()?;
+        let connection = store
+            .get_connection(at.client, at.company, at.connection)
+            .await
+            .ok()?;
+        Some(Revocation {
+            platform: self.platform_of(&connection.platform_key).ok()?.clone(),
+            tokens,
+            oauth: self.inner.oauth.clone(),
+        })
+    }
+}

@@ -183,6 +183,14 @@ pub async fn unlink_connection(
                 .to_owned(),
         ));
     }
+    let revocation = state
+        .tokens()
+        .revocation(ConnectionRef {
+            client,
+            company,
+            connection,
+        })
+        .await;
     let record = state
         .store
         .apply_connection_event(
@@ -193,6 +201,10 @@ pub async fn unlink_connection(
         )
         .await
         .map_err(connection_error(connection))?;
+    // The credentials are gone from linkwell; the platform is told to forget the grant too.
+    if let Some(revocation) = revocation {
+        tokio::spawn(revocation.run());
+    }
     Ok(axum::Json(Connection::from_record(
         &record,
         &state.public_url,
@@ -218,11 +230,22 @@ pub async fn delete_connection(
     Path((company, connection)): Path<(String, String)>,
 ) -> ApiResult<()> {
     let (company, connection) = ids(&company, &connection)?;
+    let revocation = state
+        .tokens()
+        .revocation(ConnectionRef {
+            client,
+            company,
+            connection,
+        })
+        .await;
     state
         .store
         .delete_connection(client, company, connection)
         .await
         .map_err(connection_error(connection))?;
+    if let Some(revocation) = revocation {
+        tokio::spawn(revocation.run());
+    }
     Ok(())
 }
 

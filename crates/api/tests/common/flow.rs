@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use linkwell_encryption::Binding;
+
 use super::TestApp;
 
 /// An authorization attempt in progress.
@@ -185,5 +187,33 @@ impl TestApp {
         .execute(&self.sql)
         .await
         .expect("expire token");
+    }
+
+    /// The tokens stored for a connection, opened as linkwell opens them.
+    pub async fn stored_tokens(&self, company: &str, connection: &str) -> (String, String) {
+        let (sealed,): (String,) =
+            sqlx::query_as("SELECT sealed FROM connection_credentials WHERE connection_id = $1")
+                .bind(connection.to_owned())
+                .fetch_one(&self.sql)
+                .await
+                .unwrap();
+        let plain = self
+            .state
+            .tokens()
+            .keys()
+            .open(
+                &sealed,
+                &Binding::new("connection-credentials", &[company, connection]),
+            )
+            .unwrap();
+        let tokens: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+        assert!(
+            !sealed.contains(tokens["access_token"].as_str().unwrap()),
+            "the stored form is not plain text"
+        );
+        (
+            tokens["access_token"].as_str().unwrap().to_owned(),
+            tokens["refresh_token"].as_str().unwrap().to_owned(),
+        )
     }
 }
