@@ -279,24 +279,30 @@ fn write_private_file(path: &Path, contents: &str) -> Result<(), KeyError> {
 
 /// Where each sealed value belongs: what it is and which rows own it. Sealing and opening use the same.
 pub fn binding_for(table: SealedTable, row: &SealedRow) -> Binding {
-    match table {
-        SealedTable::Credentials => {
-            credentials_binding(&row.company_id.to_string(), &row.connection_id.to_string())
-        }
-        SealedTable::LinkAttempts => verifier_binding(
-            &row.company_id.to_string(),
-            &row.connection_id.to_string(),
-            &row.id,
-        ),
-    }
+    let owners: Vec<&str> = row.owners.iter().map(String::as_str).collect();
+    let purpose = match table {
+        SealedTable::Credentials => CREDENTIALS_PURPOSE,
+        SealedTable::LinkAttempts => VERIFIER_PURPOSE,
+        SealedTable::WebhookSecrets => WEBHOOK_SECRET_PURPOSE,
+    };
+    Binding::new(purpose, &owners)
+}
+
+const CREDENTIALS_PURPOSE: &str = "connection-credentials";
+const VERIFIER_PURPOSE: &str = "pkce-verifier";
+const WEBHOOK_SECRET_PURPOSE: &str = "webhook-secret";
+
+/// A webhook consumer's signing secret is bound to the consumer and the secret's row.
+pub fn webhook_secret_binding(consumer: &str, secret: &str) -> Binding {
+    Binding::new(WEBHOOK_SECRET_PURPOSE, &[consumer, secret])
 }
 
 pub(crate) fn credentials_binding(company: &str, connection: &str) -> Binding {
-    Binding::new("connection-credentials", &[company, connection])
+    Binding::new(CREDENTIALS_PURPOSE, &[company, connection])
 }
 
 pub(crate) fn verifier_binding(company: &str, connection: &str, attempt: &str) -> Binding {
-    Binding::new("pkce-verifier", &[company, connection, attempt])
+    Binding::new(VERIFIER_PURPOSE, &[company, connection, attempt])
 }
 
 /// What a rotation pass did.

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::database::Store;
+use crate::events::{company_in_tx, DomainEvent};
 use crate::error::StoreError;
 use crate::filter::{
     compile_filter, compile_order, Field, FieldKind, FieldMap, FieldSource, SqlParam,
@@ -182,7 +183,7 @@ pub(crate) fn order_with_tiebreak(
     Ok(format!("{compiled}, {sequence} {direction}"))
 }
 
-fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
+pub(crate) fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
     Ok(CompanyRecord {
         id: parsed(row, "id")?,
         name: text(row, "name")?,
@@ -197,7 +198,7 @@ fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError> {
 /// Sequence numbers per block in `company_buckets`.
 const BUCKET_SIZE: i64 = 1024;
 
-const COMPANY_COLUMNS: &str = "c.id, c.name, c.description, c.tags, c.created, c.last_sync";
+pub(crate) const COMPANY_COLUMNS: &str = "c.id, c.name, c.description, c.tags, c.created, c.last_sync";
 
 async fn write_tags(
     tx: &mut Transaction<'_, Any>,
@@ -269,6 +270,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, record.id, &company.tags).await?;
+        self.emit(&mut tx, client, DomainEvent::CompanyCreated(&record))
+            .await?;
         self.commit(tx).await?;
         Ok(record)
     }
@@ -503,6 +506,8 @@ impl Store {
         company: CompanyId,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // As it was, for the event that reports its deletion.
+        let before = company_in_tx(&mut tx, client, company).await?;
         let deleted =
             sqlx::query("DELETE FROM companies WHERE id = $1 AND client_id = $2 RETURNING seq")
                 .bind(company.to_string())
@@ -523,6 +528,8 @@ impl Store {
         sqlx::query("UPDATE clients SET company_count = company_count - 1 WHERE id = $1")
             .bind(client.to_string())
             .execute(&mut *tx)
+            .await?;
+        self.emit(&mut tx, client, DomainEvent::CompanyDeleted(&before))
             .await?;
         self.commit(tx).await?;
         Ok(())

@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use crate::companies::{bind_params, order_with_tiebreak};
 use crate::database::Store;
+use crate::events::{company_in_tx, ConnectionEventKind, DomainEvent};
 use crate::error::StoreError;
 use crate::filter::{compile_filter, Field, FieldKind, FieldMap, FieldSource, SqlParam};
 use crate::records::{
@@ -167,6 +168,17 @@ impl Store {
             record.created,
         )
         .await?;
+        let owner = company_in_tx(&mut tx, client, company).await?;
+        self.emit(
+            &mut tx,
+            client,
+            DomainEvent::Connection {
+                kind: ConnectionEventKind::Created,
+                company: &owner,
+                connection: &record,
+            },
+        )
+        .await?;
         self.commit(tx).await?;
         Ok(record)
     }
@@ -259,18 +271,37 @@ impl Store {
         company: CompanyId,
         connection: ConnectionId,
     ) -> Result<(), StoreError> {
-        let deleted = sqlx::query(
-            "DELETE FROM connections WHERE id = $1 AND company_id = $2 AND client_id = $3",
-        )
+        let mut tx = self.pool.begin().await?;
+        // As it was, for the event that reports its deletion.
+        let row = sqlx::query(&format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections x \
+             WHERE x.id = $1 AND x.company_id = $2 AND x.client_id = $3"
+        ))
         .bind(connection.to_string())
         .bind(company.to_string())
         .bind(client.to_string())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let before = connection_from_row(&row)?;
+        sqlx::query("DELETE FROM connections WHERE id = $1 AND company_id = $2 AND client_id = $3")
+            .bind(connection.to_string())
+            .bind(company.to_string())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let owner = company_in_tx(&mut tx, client, company).await?;
+        self.emit(
+            &mut tx,
+            client,
+            DomainEvent::Connection {
+                kind: ConnectionEventKind::Deleted,
+                company: &owner,
+                connection: &before,
+            },
+        )
         .await?;
-        self.changed();
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -370,6 +401,39 @@ impl Store {
                 now,
             )
             .await?;
+            let kind = match (change.from, change.to) {
+                (ConnectionStatus::PendingAuth, ConnectionStatus::Linked) => {
+                    Some(ConnectionEventKind::Connected)
+                }
+                (_, ConnectionStatus::Linked) if becomes_linked => {
+                    Some(ConnectionEventKind::Reconnected)
+                }
+                (ConnectionStatus::Linked, ConnectionStatus::Unlinked | ConnectionStatus::Deauthorized) => {
+                    Some(ConnectionEventKind::Disconnected)
+                }
+                _ if matches!(event, ConnectionEvent::AuthorizationFailed { .. }) => {
+                    Some(ConnectionEventKind::Failed)
+                }
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let owner = company_in_tx(&mut tx, client, company).await?;
+                let changed = ConnectionRecord {
+                    status: change.to,
+                    errors: errors.clone(),
+                    ..current.clone()
+                };
+                self.emit(
+                    &mut tx,
+                    client,
+                    DomainEvent::Connection {
+                        kind,
+                        company: &owner,
+                        connection: &changed,
+                    },
+                )
+                .await?;
+            }
             if becomes_linked {
                 if let Some(credentials) = &details.credentials {
                     crate::credentials::upsert_credentials(&mut tx, connection, credentials, now)

@@ -45,34 +45,46 @@ pub struct StoredCredentials {
 /// One sealed value to re-seal during key rotation, and where it lives.
 #[derive(Debug, Clone)]
 pub struct SealedRow {
-    /// The row's primary key: a connection id for credentials, an attempt id for link attempts.
+    /// The row's primary key.
     pub id: String,
-    pub company_id: CompanyId,
-    pub connection_id: ConnectionId,
+    /// The ids the value is bound to, in binding order (see `SealedTable`).
+    pub owners: Vec<String>,
     pub sealed: String,
 }
 
 /// The tables that hold sealed values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SealedTable {
+    /// Bound to (company, connection).
     Credentials,
+    /// Bound to (company, connection, attempt).
     LinkAttempts,
+    /// Bound to (consumer, secret).
+    WebhookSecrets,
 }
 
 impl SealedTable {
-    pub const ALL: [SealedTable; 2] = [SealedTable::Credentials, SealedTable::LinkAttempts];
+    pub const ALL: [SealedTable; 3] = [
+        SealedTable::Credentials,
+        SealedTable::LinkAttempts,
+        SealedTable::WebhookSecrets,
+    ];
 
     fn select(self) -> &'static str {
         match self {
             SealedTable::Credentials => {
-                "SELECT x.connection_id AS id, c.company_id, x.connection_id, x.sealed \
+                "SELECT x.connection_id AS id, c.company_id AS o1, x.connection_id AS o2, '' AS o3, x.sealed \
                  FROM connection_credentials x JOIN connections c ON c.id = x.connection_id \
                  WHERE x.key_id <> $1 AND x.connection_id > $2 ORDER BY x.connection_id LIMIT $3"
             }
             SealedTable::LinkAttempts => {
-                "SELECT x.id, x.company_id, x.connection_id, x.sealed_verifier AS sealed \
-                 FROM link_attempts x WHERE x.used_at IS NULL AND x.key_id <> $1 AND x.id > $2 \
-                 ORDER BY x.id LIMIT $3"
+                "SELECT x.id, x.company_id AS o1, x.connection_id AS o2, x.id AS o3, \
+                 x.sealed_verifier AS sealed FROM link_attempts x \
+                 WHERE x.used_at IS NULL AND x.key_id <> $1 AND x.id > $2 ORDER BY x.id LIMIT $3"
+            }
+            SealedTable::WebhookSecrets => {
+                "SELECT x.id, x.consumer_id AS o1, x.id AS o2, '' AS o3, x.sealed FROM webhook_secrets x \
+                 WHERE x.key_id <> $1 AND x.id > $2 ORDER BY x.id LIMIT $3"
             }
         }
     }
@@ -87,6 +99,9 @@ impl SealedTable {
                 "UPDATE link_attempts SET sealed_verifier = $1, key_id = $2 \
                  WHERE id = $3 AND sealed_verifier = $4"
             }
+            SealedTable::WebhookSecrets => {
+                "UPDATE webhook_secrets SET sealed = $1, key_id = $2 WHERE id = $3 AND sealed = $4"
+            }
         }
     }
 
@@ -98,6 +113,7 @@ impl SealedTable {
             SealedTable::LinkAttempts => {
                 "SELECT COUNT(*) FROM link_attempts WHERE used_at IS NULL AND key_id <> $1"
             }
+            SealedTable::WebhookSecrets => "SELECT COUNT(*) FROM webhook_secrets WHERE key_id <> $1",
         }
     }
 }
@@ -268,10 +284,16 @@ impl Store {
             .await?;
         rows.iter()
             .map(|row| {
+                let owners = ["o1", "o2", "o3"]
+                    .iter()
+                    .map(|column| text(row, column))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .filter(|owner| !owner.is_empty())
+                    .collect();
                 Ok(SealedRow {
                     id: text(row, "id")?,
-                    company_id: parsed(row, "company_id")?,
-                    connection_id: parsed(row, "connection_id")?,
+                    owners,
                     sealed: text(row, "sealed")?,
                 })
             })

@@ -38,6 +38,7 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
     pub(crate) cache: Option<Arc<ReadCache>>,
+    pub(crate) events: Arc<crate::events::EventHub>,
 }
 
 impl Store {
@@ -91,6 +92,7 @@ impl Store {
             pool,
             backend,
             cache: None,
+            events: Arc::default(),
         })
     }
 
@@ -108,6 +110,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         tx.commit().await?;
         self.changed();
+        self.announce_deliveries();
         Ok(())
     }
 

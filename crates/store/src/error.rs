@@ -10,6 +10,8 @@ pub enum StoreError {
     NotFound,
     #[error("the client already has the maximum of {0} API keys")]
     ApiKeyLimit(i64),
+    #[error("the client already has the maximum of {0} webhook consumers")]
+    WebhookLimit(i64),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("the company already has a Linked accounting connection ({existing})")]

@@ -15,10 +15,12 @@ mod connections;
 mod credentials;
 mod database;
 mod error;
+mod events;
 pub mod filter;
 mod idempotency;
 mod linking;
 mod records;
+mod webhooks;
 
 pub use clients::{hash_api_key, ApiKeyRecord, NewApiKey, MAX_API_KEYS_PER_CLIENT};
 pub use companies::{CompanyChanges, CompanyFilter, NewCompany};
@@ -26,6 +28,11 @@ pub use connections::{ChangeDetails, ConnectionListing, NewConnection};
 pub use credentials::{SealedCredentials, SealedRow, SealedTable, StoredCredentials};
 pub use database::{Backend, Store};
 pub use error::StoreError;
+pub use events::{is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, EVENT_TYPES};
 pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
 pub use linking::{AttemptUse, LinkAttempt, NewLinkAttempt, ProfileRecord};
+pub use webhooks::{
+    AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy, NewConsumer,
+    SealedSecret, MAX_WEBHOOK_CONSUMERS,
+};
 pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
