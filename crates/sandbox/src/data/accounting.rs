@@ -84,6 +84,8 @@ const BANK: u64 = 0;
 const SALES: u64 = 11;
 const SERVICES: u64 = 12;
 const COST_OF_SALES: u64 = 14;
+/// Where bought-in services are booked.
+const PROFESSIONAL_FEES: u64 = 21;
 /// Overheads bills are booked to, with what they are for.
 const OVERHEADS: [(u64, &str); 8] = [
     (15, "Office rent"),
@@ -491,7 +493,7 @@ impl Accounting {
                         item.unit_price
                     },
                     account: if purchases {
-                        item.purchase_account.unwrap_or(OVERHEADS[0].0)
+                        item.purchase_account.unwrap_or(PROFESSIONAL_FEES)
                     } else {
                         item.sales_account
                     },

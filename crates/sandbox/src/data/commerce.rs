@@ -225,7 +225,7 @@ impl Commerce {
             "id": format!("store_{:016x}", profile.seed),
             "name": name,
             "organisation": profile.name,
-            "domain": format!("{}.aiwb.example", words::slug(&name).replace('.', "-")),
+            "domain": format!("{}.aiwb.example", words::slug(&name)),
             "email": format!("hello@{}.example.com", words::slug(&name)),
             "currency_code": profile.currency,
             "country_code": profile.country,
@@ -329,7 +329,7 @@ impl Commerce {
             .collect();
         json!({
             "title": product.title,
-            "handle": words::slug(&product.title).replace('.', "-"),
+            "handle": words::slug(&product.title),
             "product_type": product.product_type,
             "vendor": "Sandbox Supply Co",
             "status": status,

@@ -305,11 +305,13 @@ mod tests {
         );
         // The seed is a stable hash, so this dataset's first customer never changes between
         // builds; if this fails, every fixture built on the sandbox changes too.
+        let demo = Dataset::new(Platform::Mqjo, &organisation("demo-small"));
         assert_eq!(
-            Dataset::new(Platform::Mqjo, &organisation("demo-small"))
-                .profile()
-                .seed,
+            demo.profile().seed,
             crate::data::rng::fnv1a(b"linkwell-sandbox/mqjo/demo-small")
         );
+        let customer = demo.record(Resource::Customers, 0);
+        assert_eq!(customer["name"], "Beacon Dental Group");
+        assert_eq!(customer["email"], "mateo@beacon-dental-group.example.com");
     }
 }

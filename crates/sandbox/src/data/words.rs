@@ -120,13 +120,13 @@ pub(crate) fn person(rng: &mut Rng) -> (&'static str, &'static str) {
     (*rng.pick(&FIRST_NAMES), *rng.pick(&LAST_NAMES))
 }
 
-/// Lower-case letters and digits of `text`, joined by dots: for e-mail local parts and domains.
+/// Lower-case words of `text`, joined by dashes: for e-mail addresses, domains and handles.
 pub(crate) fn slug(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_ascii_lowercase)
         .collect::<Vec<_>>()
-        .join(".")
+        .join("-")
 }
 
 /// A fictional phone number (Ofcom's and NANP's drama ranges).

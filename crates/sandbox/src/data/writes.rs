@@ -541,11 +541,9 @@ fn document_line(line: &mut Input<'_>, view: &View<'_>, bills: bool) -> Option<V
 
 fn product(fields: &mut Input<'_>, profile: &Profile, id: &str, existing: Option<&Value>) -> Value {
     let title = fields.string("title", true, 255);
-    let handle = fields.string("handle", false, 255).or_else(|| {
-        title
-            .as_ref()
-            .map(|title| crate::data::words::slug(title).replace('.', "-"))
-    });
+    let handle = fields
+        .string("handle", false, 255)
+        .or_else(|| title.as_ref().map(|title| crate::data::words::slug(title)));
     let product_type = fields.string("product_type", false, 255);
     let vendor = fields.string("vendor", false, 255);
     let status = fields.one_of("status", &["active", "draft", "archived"], Some("active"));
