@@ -308,15 +308,21 @@ async fn walking_every_page_returns_each_record_once_in_order() {
 }
 
 #[tokio::test]
-async fn accounting_references_are_consistent() {
+async fn accounting_references_are_consistent_before_and_after_changes() {
     let app = spawn().await;
     let tokens = app.connect("mqjo", "demo-small").await;
+    check_accounting_references(&app, &tokens.access).await;
+    for _ in 0..5 {
+        app.clock.advance(Duration::from_secs(60));
+        app.advance("mqjo", "demo-small", 40).await;
+    }
+    check_accounting_references(&app, &tokens.access).await;
+}
+
+async fn check_accounting_references(app: &TestApp, token: &str) {
     let mut all: HashMap<&str, HashMap<String, Value>> = HashMap::new();
     for path in MQJO_LISTS {
-        all.insert(
-            path,
-            by_id(&app.walk("mqjo", path, &tokens.access, 100, None).await),
-        );
+        all.insert(path, by_id(&app.walk("mqjo", path, token, 100, None).await));
     }
     let exists = |path: &str, id: &Value| id.as_str().is_some_and(|id| all[path].contains_key(id));
     for (kind, party, party_path) in [
@@ -392,8 +398,18 @@ async fn accounting_references_are_consistent() {
 }
 
 #[tokio::test]
-async fn banking_and_commerce_references_are_consistent() {
+async fn banking_and_commerce_references_are_consistent_before_and_after_changes() {
     let app = spawn().await;
+    check_banking_and_commerce_references(&app).await;
+    for _ in 0..5 {
+        app.clock.advance(Duration::from_secs(60));
+        app.advance("bnks", "demo-small", 40).await;
+        app.advance("aiwb", "demo-small", 40).await;
+    }
+    check_banking_and_commerce_references(&app).await;
+}
+
+async fn check_banking_and_commerce_references(app: &TestApp) {
     let bank = app.connect("bnks", "demo-small").await;
     let accounts = by_id(&app.walk("bnks", "accounts", &bank.access, 100, None).await);
     let categories = by_id(
