@@ -15,8 +15,11 @@ use crate::params::Platform;
 
 /// The organisations offered as ready-made choices.
 const PRESET_ORGANISATIONS: [(&str, &str); 2] = [
-    ("demo-small", "Demo Small Ltd (a handful of records)"),
-    ("demo-medium", "Demo Medium Ltd (a few hundred records)"),
+    (
+        "demo-small",
+        "Demo Small Ltd (tens of customers, about a hundred documents)",
+    ),
+    ("demo-medium", "Demo Medium Ltd (a few thousand records)"),
 ];
 
 /// The radio value meaning "use the free-text field". It contains ':' so it can never collide

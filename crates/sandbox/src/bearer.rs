@@ -1,5 +1,5 @@
-//! Bearer-token checking for the platforms' data APIs (RFC 6750), and `whoami`, the one data
-//! route so far.
+//! Bearer-token checking for the platforms' data APIs (RFC 6750), and `whoami`, which tells a
+//! token's platform, organisation and scopes. The data routes themselves are in `data::routes`.
 
 use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;

@@ -8,7 +8,15 @@ use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::json;
+
+/// One rejected field of a write, named by its path in the request body (`lines[0].item_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
 
 /// An error answer from a sandbox platform.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +27,7 @@ pub struct SandboxError {
     description: String,
     www_authenticate: Option<&'static str>,
     retry_after_seconds: Option<u32>,
+    fields: Vec<FieldError>,
 }
 
 impl SandboxError {
@@ -29,6 +38,7 @@ impl SandboxError {
             description: description.into(),
             www_authenticate: None,
             retry_after_seconds: None,
+            fields: Vec::new(),
         }
     }
 
@@ -74,6 +84,48 @@ impl SandboxError {
         ))
     }
 
+    /// RFC 6750 §3.1: the token is fine but its grant's scopes do not allow this call.
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        Self {
+            www_authenticate: Some("Bearer error=\"insufficient_scope\", scope=\"write\""),
+            ..Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+        }
+    }
+
+    pub fn method_not_allowed(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            description,
+        )
+    }
+
+    /// The request is well-formed but the record's state forbids it (deleting a paid invoice).
+    pub fn conflict(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", description)
+    }
+
+    /// 422 naming every rejected field.
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let description = match fields.as_slice() {
+            [only] => format!("{}: {}", only.field, only.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Self {
+            fields,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                description,
+            )
+        }
+    }
+
+    /// The rejected fields of a validation error.
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+
     /// An injected failure (see the faults control endpoint).
     pub(crate) fn injected_fault(status: StatusCode, retry_after_seconds: Option<u32>) -> Self {
         let code = match status {
@@ -103,7 +155,10 @@ impl SandboxError {
 
 impl IntoResponse for SandboxError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.code, "error_description": self.description });
+        let mut body = json!({ "error": self.code, "error_description": self.description });
+        if !self.fields.is_empty() {
+            body["fields"] = json!(self.fields);
+        }
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

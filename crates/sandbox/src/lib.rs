@@ -1,11 +1,15 @@
 //! The built-in sandbox platforms — `mqjo` (accounting), `bnks` (banking) and `aiwb`
 //! (commerce) — as real OAuth2 providers (authorization code + PKCE S256, rotating refresh
 //! tokens, RFC 7009 revocation) with control endpoints to revoke grants, expire tokens and
-//! inject failures. linkwell's sandbox connector talks to them over HTTP exactly as it would to
-//! a real platform, so those code paths are exercised end to end.
+//! inject failures, and with a paged JSON data API under `/{platform}/api/v1/` (see
+//! `data`): deterministic generated datasets per organisation, cursors and `updated_since` with
+//! tombstones, writes, and an `advance` control endpoint that changes an organisation between
+//! pulls. linkwell's sandbox connector talks to them over HTTP exactly as it would to a real
+//! platform, so those code paths are exercised end to end.
 //!
 //! State is in memory and per router: the sandbox is a development and test tool, and a restart
-//! simply logs every sandbox connection out (which is itself a useful test).
+//! simply logs every sandbox connection out and forgets every change made to the generated data
+//! (which is itself a useful test).
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +19,7 @@ mod bearer;
 mod client_auth;
 mod clock;
 mod control;
+mod data;
 mod error;
 mod faults;
 mod grants;
@@ -30,10 +35,11 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::SandboxError;
+pub use error::{FieldError, SandboxError};
 pub use grants::AuthenticatedGrant;
 pub use params::{OrganisationName, Platform};
 
+use data::DataStore;
 use grants::{GrantStore, Lifetimes};
 
 /// How the sandbox platforms behave and which clients may use them.
@@ -89,6 +95,7 @@ pub fn router_with_clock(config: SandboxConfig, clock: Arc<dyn Clock>) -> Router
             config,
             clock,
             store: Mutex::new(GrantStore::default()),
+            data: Mutex::new(DataStore::default()),
         }),
     };
     Router::new()
@@ -110,7 +117,24 @@ pub fn router_with_clock(config: SandboxConfig, clock: Arc<dyn Clock>) -> Router
             post(control::expire_organisation_tokens),
         )
         .route("/{platform}/control/faults", post(control::set_faults))
+        .route(
+            "/{platform}/control/orgs/{organisation}/advance",
+            post(data::routes::advance_organisation),
+        )
         .route("/{platform}/api/whoami", get(bearer::whoami))
+        .route(
+            "/{platform}/api/v1/{resource}",
+            get(data::routes::list_records)
+                .post(data::routes::create_record)
+                .fallback(data::routes::method_not_allowed),
+        )
+        .route(
+            "/{platform}/api/v1/{resource}/{id}",
+            get(data::routes::get_record)
+                .put(data::routes::update_record)
+                .delete(data::routes::delete_record)
+                .fallback(data::routes::method_not_allowed),
+        )
         .fallback(unknown_route)
         .with_state(sandbox)
 }
@@ -129,6 +153,7 @@ struct SandboxInner {
     config: SandboxConfig,
     clock: Arc<dyn Clock>,
     store: Mutex<GrantStore>,
+    data: Mutex<DataStore>,
 }
 
 impl Sandbox {
@@ -141,6 +166,15 @@ impl Sandbox {
     pub(crate) fn store(&self) -> MutexGuard<'_, GrantStore> {
         self.inner
             .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The organisations' data overlays; like [`Sandbox::store`], never held across an
+    /// `.await`.
+    pub(crate) fn data(&self) -> MutexGuard<'_, DataStore> {
+        self.inner
+            .data
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
