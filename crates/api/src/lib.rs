@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod link_pages;

@@ -59,6 +59,9 @@ impl AppState {
         connectivity: Connectivity,
     ) -> Self {
         let public_url = public_url.trim_end_matches('/').to_owned();
+        store.set_event_renderer(Arc::new(crate::events::CodatEvents {
+            public_url: public_url.clone(),
+        }));
         let tokens = TokenManager::new(
             store.clone(),
             Arc::new(connectivity.platforms),
