@@ -31,8 +31,9 @@ impl EventRenderer for CodatEvents {
     fn payload(&self, event: &DomainEvent<'_>) -> Value {
         match event {
             DomainEvent::CompanyCreated(company) | DomainEvent::CompanyDeleted(company) => {
-                let mut details = serde_json::to_value(Company::from_record(company, &self.public_url))
-                    .unwrap_or(Value::Null);
+                let mut details =
+                    serde_json::to_value(Company::from_record(company, &self.public_url))
+                        .unwrap_or(Value::Null);
                 if let Value::Object(fields) = &mut details {
                     fields.remove("dataConnections");
                 }

@@ -33,7 +33,7 @@ h2{font-size:1.125rem;margin:1.5rem 0 .5rem}\
 ul{list-style:none;margin:0;padding:0}\
 li.card{display:flex;align-items:center;gap:.75rem;flex-wrap:wrap;background:#fff;border:1px solid #d8dee8;border-radius:.5rem;padding:.75rem;margin:.5rem 0}\
 li.card img{width:2.5rem;height:2.5rem;border-radius:.375rem;flex:none}\
-.grow{flex:1 1 10rem;min-width:0}\
+.grow{flex:1 1 8rem;min-width:0}\
 .name{font-weight:600;overflow-wrap:anywhere}\
 .note{color:#5b6575;font-size:.875rem;margin:0}\
 .status{display:inline-block;font-size:.8125rem;font-weight:600;border-radius:1rem;padding:.125rem .625rem;background:#e8ecf2}\
@@ -46,6 +46,8 @@ border:2px solid #1f5fbf;border-radius:.375rem;padding:.5rem 1rem;background:#1f
 .button[disabled]{background:#c9d0db;border-color:#c9d0db;color:#4a5261;cursor:not-allowed}\
 a:focus-visible,button:focus-visible{outline:3px solid #f0a202;outline-offset:2px}\
 form{margin:0}\
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1rem}\
+.error{color:#8a1c1c;font-size:.875rem;margin:.25rem 0 0}\
 .panel{background:#fff;border:1px solid #d8dee8;border-radius:.5rem;padding:1rem 1.25rem}\
 .panel.ok{border-left:6px solid #1f9d55}\
 .panel.bad{border-left:6px solid #c53030}\
@@ -101,7 +103,7 @@ pub fn message_page(
         escape(message)
     );
     if !actions.is_empty() {
-        body.push_str("<p>");
+        body.push_str("<p class=\"actions\">");
         for (label, href) in actions {
             body.push_str(&format!(
                 "<a class=\"button secondary\" href=\"{}\">{}</a> ",

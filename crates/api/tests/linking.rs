@@ -24,6 +24,7 @@ backend_tests!(
     unknown_link_pages_are_not_found,
     imported_tokens_are_checked_and_link,
     unlinking_or_deleting_revokes_the_grant_at_the_platform,
+    connect_reuses_a_connection_that_is_not_linked,
 );
 
 async fn history(app: &TestApp, company: &str, connection: &str) -> Vec<Value> {
@@ -703,5 +704,59 @@ async fn unlinking_or_deleting_revokes_the_grant_at_the_platform(app: TestApp) -
         .await;
     assert_eq!(status, 200);
     wait_until_revoked(&app, "aiwb", &access).await;
+    app
+}
+
+async fn press_connect(app: &TestApp, company: &str, platform: &str) -> String {
+    let response = app
+        .http
+        .post(format!("{}/link/companies/{company}/connections", app.base))
+        .form(&[("platformKey", platform)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    location(&response)
+}
+
+async fn connect_reuses_a_connection_that_is_not_linked(app: TestApp) -> TestApp {
+    let (company, connection) = app.company_with_connection("bnks").await;
+    // Denied: the page says what happened, and Connect goes back to the same connection.
+    let attempt = app.start_link(&company, &connection).await;
+    let back = app.decide(&attempt, "deny", "demo-small").await;
+    app.callback(&back, Some(&attempt.cookie)).await;
+    let (_, html) = page_text(
+        app.browse(&format!("/link/companies/{company}"), None)
+            .await,
+    )
+    .await;
+    assert!(
+        html.contains("<p class=\"error\">Access was denied at the platform</p>"),
+        "{html}"
+    );
+    let start = format!("/link/companies/{company}/connections/{connection}/start");
+    assert_eq!(press_connect(&app, &company, "bnks").await, start);
+    // Unlinked: Connect reconnects it rather than adding another.
+    app.link(&company, &connection, "demo-small").await;
+    let (_, html) = page_text(
+        app.browse(&format!("/link/companies/{company}"), None)
+            .await,
+    )
+    .await;
+    assert!(
+        !html.contains("class=\"error\""),
+        "a resolved error is not shown: {html}"
+    );
+    app.patch(
+        &format!("/companies/{company}/connections/{connection}"),
+        json!({"status": "Unlinked"}),
+    )
+    .await;
+    assert_eq!(press_connect(&app, &company, "bnks").await, start);
+    // While it is Linked, a second bank account gets a connection of its own.
+    app.link(&company, &connection, "demo-small").await;
+    assert_ne!(press_connect(&app, &company, "bnks").await, start);
+    let (_, listed) = app.get(&format!("/companies/{company}/connections")).await;
+    assert_eq!(listed["totalResults"], 2);
     app
 }

@@ -242,7 +242,7 @@ h1{font-size:1.4rem}.key{color:#555;font-weight:normal}code{word-break:break-all
 fieldset{border:1px solid #888;border-radius:.4rem;padding:.75rem;margin:1rem 0}\
 .choice{margin:.4rem 0}input[type=text]{width:100%;box-sizing:border-box;padding:.5rem;\
 font-size:1rem;margin-top:.25rem}.buttons{display:flex;gap:.75rem;flex-wrap:wrap}\
-button{font-size:1rem;padding:.6rem 1.4rem;border-radius:.4rem;border:2px solid #1d4ed8;\
+button{font:inherit;font-size:1rem;padding:.6rem 1.4rem;border-radius:.4rem;border:2px solid #1d4ed8;\
 background:#1d4ed8;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#1d4ed8}\
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}";
 

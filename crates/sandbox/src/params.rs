@@ -38,7 +38,7 @@ impl Platform {
     pub fn display_name(self) -> &'static str {
         match self {
             Platform::Mqjo => "Sandbox Accounting",
-            Platform::Bnks => "Sandbox Banking",
+            Platform::Bnks => "Sandbox Bank",
             Platform::Aiwb => "Sandbox Commerce",
         }
     }

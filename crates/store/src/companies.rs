@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::database::Store;
-use crate::events::{company_in_tx, DomainEvent};
 use crate::error::StoreError;
+use crate::events::{company_in_tx, DomainEvent};
 use crate::filter::{
     compile_filter, compile_order, Field, FieldKind, FieldMap, FieldSource, SqlParam,
 };
@@ -198,7 +198,8 @@ pub(crate) fn company_from_row(row: &AnyRow) -> Result<CompanyRecord, StoreError
 /// Sequence numbers per block in `company_buckets`.
 const BUCKET_SIZE: i64 = 1024;
 
-pub(crate) const COMPANY_COLUMNS: &str = "c.id, c.name, c.description, c.tags, c.created, c.last_sync";
+pub(crate) const COMPANY_COLUMNS: &str =
+    "c.id, c.name, c.description, c.tags, c.created, c.last_sync";
 
 async fn write_tags(
     tx: &mut Transaction<'_, Any>,

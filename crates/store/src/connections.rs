@@ -12,8 +12,8 @@ use sqlx::Row;
 
 use crate::companies::{bind_params, order_with_tiebreak};
 use crate::database::Store;
-use crate::events::{company_in_tx, ConnectionEventKind, DomainEvent};
 use crate::error::StoreError;
+use crate::events::{company_in_tx, ConnectionEventKind, DomainEvent};
 use crate::filter::{compile_filter, Field, FieldKind, FieldMap, FieldSource, SqlParam};
 use crate::records::{
     connection_from_row, optional_text, parsed, text, timestamp, ConnectionErrorRecord,
@@ -408,9 +408,10 @@ impl Store {
                 (_, ConnectionStatus::Linked) if becomes_linked => {
                     Some(ConnectionEventKind::Reconnected)
                 }
-                (ConnectionStatus::Linked, ConnectionStatus::Unlinked | ConnectionStatus::Deauthorized) => {
-                    Some(ConnectionEventKind::Disconnected)
-                }
+                (
+                    ConnectionStatus::Linked,
+                    ConnectionStatus::Unlinked | ConnectionStatus::Deauthorized,
+                ) => Some(ConnectionEventKind::Disconnected),
                 _ if matches!(event, ConnectionEvent::AuthorizationFailed { .. }) => {
                     Some(ConnectionEventKind::Failed)
                 }

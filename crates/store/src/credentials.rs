@@ -113,7 +113,9 @@ impl SealedTable {
             SealedTable::LinkAttempts => {
                 "SELECT COUNT(*) FROM link_attempts WHERE used_at IS NULL AND key_id <> $1"
             }
-            SealedTable::WebhookSecrets => "SELECT COUNT(*) FROM webhook_secrets WHERE key_id <> $1",
+            SealedTable::WebhookSecrets => {
+                "SELECT COUNT(*) FROM webhook_secrets WHERE key_id <> $1"
+            }
         }
     }
 }

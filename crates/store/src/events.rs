@@ -176,7 +176,10 @@ impl Store {
         let mut delivered = false;
         for consumer in &consumers {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;
-            if !event_types.iter().any(|subscribed| subscribed == event_type) {
+            if !event_types
+                .iter()
+                .any(|subscribed| subscribed == event_type)
+            {
                 continue;
             }
             let company_tags: Option<String> = consumer.try_get("company_tags")?;
@@ -207,7 +210,9 @@ impl Store {
             delivered = true;
         }
         if delivered {
-            self.events.pending.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.events
+                .pending
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
     }

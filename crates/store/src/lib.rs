@@ -28,11 +28,13 @@ pub use connections::{ChangeDetails, ConnectionListing, NewConnection};
 pub use credentials::{SealedCredentials, SealedRow, SealedTable, StoredCredentials};
 pub use database::{Backend, Store};
 pub use error::StoreError;
-pub use events::{is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, EVENT_TYPES};
+pub use events::{
+    is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, EVENT_TYPES,
+};
 pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
 pub use linking::{AttemptUse, LinkAttempt, NewLinkAttempt, ProfileRecord};
-pub use webhooks::{
-    AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy, NewConsumer,
-    SealedSecret, MAX_WEBHOOK_CONSUMERS,
-};
 pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
+pub use webhooks::{
+    AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy,
+    NewConsumer, SealedSecret, MAX_WEBHOOK_CONSUMERS,
+};

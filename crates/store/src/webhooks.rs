@@ -215,12 +215,11 @@ impl Store {
         id: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let deleted =
-            sqlx::query("DELETE FROM webhook_consumers WHERE id = $1 AND client_id = $2")
-                .bind(id.to_owned())
-                .bind(client.to_string())
-                .execute(&mut *tx)
-                .await?;
+        let deleted = sqlx::query("DELETE FROM webhook_consumers WHERE id = $1 AND client_id = $2")
+            .bind(id.to_owned())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
         if deleted.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
@@ -264,11 +263,13 @@ impl Store {
         overlap_until: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let owned = sqlx::query("SELECT 1 AS found FROM webhook_consumers WHERE id = $1 AND client_id = $2")
-            .bind(id.to_owned())
-            .bind(client.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let owned = sqlx::query(
+            "SELECT 1 AS found FROM webhook_consumers WHERE id = $1 AND client_id = $2",
+        )
+        .bind(id.to_owned())
+        .bind(client.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
         if owned.is_none() {
             tx.rollback().await?;
             return Err(StoreError::NotFound);

@@ -135,9 +135,19 @@ fn connection_card(company: CompanyId, connection: &ConnectionRecord) -> String 
             escape(&connection.platform_name)
         ),
     };
+    // What went wrong last, while it is unresolved and the connection not linked.
+    let problem = connection
+        .errors
+        .last()
+        .filter(|error| {
+            error.resolved_on_utc.is_none() && connection.status != ConnectionStatus::Linked
+        })
+        .and_then(|error| error.error_message.as_deref())
+        .map(|message| format!("<p class=\"error\">{}</p>", escape(message)))
+        .unwrap_or_default();
     format!(
         "<li class=\"card\" data-connection-id=\"{id}\" data-platform=\"{key}\">{logo}\
-         <div class=\"grow\"><div class=\"name\">{name}</div>{badge}</div>{action}</li>",
+         <div class=\"grow\"><div class=\"name\">{name}</div>{badge}{problem}</div>{action}</li>",
         id = connection.id,
         key = escape(&connection.platform_key),
         logo = logo(&connection.platform_key),
@@ -260,9 +270,18 @@ pub async fn connect_platform(
             &[("Back to your connections", company_path(record.id))],
         );
     };
-    let pending = record.connections.iter().find(|connection| {
-        connection.platform_key == integration.key
-            && connection.status == ConnectionStatus::PendingAuth
+    // A connection to this platform that is not linked is the one to (re)connect: pending first, then one
+    // that lost access or was unlinked. Only a platform whose connections are all Linked gets a new one.
+    let pending = [
+        ConnectionStatus::PendingAuth,
+        ConnectionStatus::Deauthorized,
+        ConnectionStatus::Unlinked,
+    ]
+    .iter()
+    .find_map(|status| {
+        record.connections.iter().find(|connection| {
+            connection.platform_key == integration.key && connection.status == *status
+        })
     });
     let connection = match pending {
         Some(connection) => connection.id,
