@@ -23,7 +23,7 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// Fields that carry a secret shown once (a new API key). They are left out of the stored answer: a replay
 /// says what was created but never shows, or keeps, the secret again.
-const SECRET_FIELDS: [&str; 1] = ["apiKey"];
+const SECRET_FIELDS: [&str; 2] = ["apiKey", "secret"];
 
 fn without_secrets(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {

@@ -22,7 +22,7 @@ use axum::Router;
 
 pub use state::{AppState, Connectivity, BUILT_IN_CATALOGUE};
 
-use routes::{api_keys, companies, connections, integrations, link, profile};
+use routes::{api_keys, companies, connections, integrations, link, profile, webhooks};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -80,6 +80,32 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/apiKeys/{apiKeyId}",
             axum::routing::delete(api_keys::delete_api_key),
+        )
+        .route(
+            "/webhooks",
+            get(webhooks::list_webhook_consumers)
+                .post(webhooks::create_webhook_consumer.layer(idempotent())),
+        )
+        .route(
+            "/webhooks/{webhookId}",
+            axum::routing::delete(webhooks::delete_webhook_consumer)
+                .patch(webhooks::update_webhook_consumer.layer(idempotent())),
+        )
+        .route(
+            "/webhooks/{webhookId}/deliveries",
+            get(webhooks::list_webhook_deliveries),
+        )
+        .route(
+            "/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
+            axum::routing::post(webhooks::replay_webhook_delivery),
+        )
+        .route(
+            "/webhooks/{webhookId}/replay",
+            axum::routing::post(webhooks::replay_failed_webhook_deliveries),
+        )
+        .route(
+            "/webhooks/{webhookId}/secret/rotate",
+            axum::routing::post(webhooks::rotate_webhook_secret),
         );
     let link_pages = Router::new()
         .route("/link/companies/{companyId}", get(link::company_page))

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::error::{ErrorMessage, ErrorValidation, ErrorValidationItem};
 use crate::paging::{HalRef, Links};
-use crate::routes::{api_keys, companies, connections, integrations, profile};
+use crate::routes::{api_keys, companies, connections, integrations, profile, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,14 @@ use crate::routes::{api_keys, companies, connections, integrations, profile};
         api_keys::list_api_keys,
         api_keys::create_api_key,
         api_keys::delete_api_key,
+        webhooks::list_webhook_consumers,
+        webhooks::create_webhook_consumer,
+        webhooks::delete_webhook_consumer,
+        webhooks::update_webhook_consumer,
+        webhooks::list_webhook_deliveries,
+        webhooks::replay_webhook_delivery,
+        webhooks::replay_failed_webhook_deliveries,
+        webhooks::rotate_webhook_secret,
     ),
     components(schemas(
         ErrorMessage, ErrorValidation, ErrorValidationItem, HalRef, Links,
@@ -48,6 +56,10 @@ use crate::routes::{api_keys, companies, connections, integrations, profile};
         dto::ApiKeyDetails, dto::ApiKeys, dto::CreateApiKey,
         integrations::Integration, integrations::Integrations, integrations::Branding,
         profile::Profile,
+        webhooks::WebhookConsumer, webhooks::CreatedWebhookConsumer, webhooks::WebhookConsumers,
+        webhooks::WebhookConsumerPrototype, webhooks::WebhookConsumerUpdate, webhooks::WebhookDelivery,
+        webhooks::WebhookAttempt, webhooks::WebhookDeliveries, webhooks::ReplayedDelivery,
+        webhooks::ReplayedDeliveries, webhooks::RotatedSecret,
     )),
     modifiers(&Security),
     security(("auth_header" = [])),
@@ -56,6 +68,7 @@ use crate::routes::{api_keys, companies, connections, integrations, profile};
         (name = "Connections", description = "A company's links to its platforms"),
         (name = "Integrations", description = "The platforms linkwell can connect to"),
         (name = "Settings", description = "API keys and the client's profile"),
+        (name = "Webhooks", description = "Consumers of linkwell's events, their deliveries and signing secrets"),
     )
 )]
 pub struct ApiDoc;

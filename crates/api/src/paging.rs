@@ -42,7 +42,8 @@ impl Links {
     }
 }
 
-fn encode(value: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a query string value.
+pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

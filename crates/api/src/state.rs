@@ -24,6 +24,28 @@ pub struct Shared {
     pub(crate) keys: KeyCache,
     /// Authorization through the Link pages, and the tokens it obtains.
     pub link: LinkFlow,
+    pub webhooks: WebhookSettings,
+}
+
+/// What the webhooks API checks consumer URLs against.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// `LINKWELL_WEBHOOKS_ALLOW_PRIVATE`: allow consumers on private, loopback and link-local addresses.
+    pub allow_private: bool,
+}
+
+impl WebhookSettings {
+    /// A consumer URL as stored: http(s), a host, no credentials, and (unless private addresses are allowed)
+    /// not a literal private address. Names are checked on their resolved addresses at every delivery.
+    pub fn check_consumer_url(&self, url: &str) -> Result<String, String> {
+        let policy = linkwell_webhooks::UrlPolicy {
+            allow_private: self.allow_private,
+        };
+        policy
+            .check(url.trim())
+            .map(|url| url.to_string())
+            .map_err(|refusal| format!("url: {refusal}"))
+    }
 }
 
 /// How linkwell reaches platforms: which ones, with which encryption keys and token policy.
@@ -33,6 +55,7 @@ pub struct Connectivity {
     pub policy: TokenPolicy,
     /// How long a person has to complete authorization at a platform.
     pub attempt_ttl: std::time::Duration,
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Connectivity {
@@ -43,6 +66,7 @@ impl Default for Connectivity {
             keys: Arc::new(Keys::ephemeral()),
             policy: TokenPolicy::default(),
             attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -77,6 +101,7 @@ impl AppState {
             public_url,
             keys: KeyCache::default(),
             link,
+            webhooks: connectivity.webhooks,
         }))
     }
 

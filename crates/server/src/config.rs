@@ -21,6 +21,17 @@ pub struct Config {
     /// `LINKWELL_ENCRYPTION_KEY_FILE`, or the default beside the SQLite database.
     pub encryption_key_file: std::path::PathBuf,
     pub sandbox: SandboxSettings,
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// `LINKWELL_WEBHOOKS_ALLOW_PRIVATE`: deliver to private, loopback and link-local addresses (tests and
+    /// local development only).
+    pub allow_private: bool,
+    /// `LINKWELL_WEBHOOKS_RETRY_SCHEDULE`: delays before each retry, e.g. `5s,5m,30m,2h,5h,10h,10h`.
+    pub retries: linkwell_webhooks::RetrySchedule,
 }
 
 /// The built-in sandbox platforms: served under `/sandbox` unless switched off, and how linkwell reaches them.
@@ -138,6 +149,20 @@ impl Config {
                     ),
                 })?,
         };
+        let webhooks = WebhookConfig {
+            allow_private: parse_bool(&lookup, "LINKWELL_WEBHOOKS_ALLOW_PRIVATE", false)?,
+            retries: match lookup("LINKWELL_WEBHOOKS_RETRY_SCHEDULE")
+                .filter(|value| !value.trim().is_empty())
+            {
+                None => linkwell_webhooks::RetrySchedule::default(),
+                Some(value) => linkwell_webhooks::RetrySchedule::parse(&value).map_err(|error| {
+                    ConfigError {
+                        setting: "LINKWELL_WEBHOOKS_RETRY_SCHEDULE",
+                        problem: error.to_string(),
+                    }
+                })?,
+            },
+        };
         Ok(Self {
             database_url,
             listen,
@@ -145,6 +170,7 @@ impl Config {
             encryption_keys,
             encryption_key_file,
             sandbox,
+            webhooks,
         })
     }
 
@@ -333,6 +359,26 @@ mod tests {
         let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
         let set = config(&[("LINKWELL_ENCRYPTION_KEY", key)]).unwrap();
         assert!(!format!("{set:?}").contains(key));
+    }
+
+    #[test]
+    fn webhook_settings_are_read() {
+        let default = config(&[]).unwrap();
+        assert!(!default.webhooks.allow_private);
+        assert_eq!(default.webhooks.retries.delays().len(), 7);
+        let set = config(&[
+            ("LINKWELL_WEBHOOKS_ALLOW_PRIVATE", "true"),
+            ("LINKWELL_WEBHOOKS_RETRY_SCHEDULE", "1s,2s"),
+        ])
+        .unwrap();
+        assert!(set.webhooks.allow_private);
+        assert_eq!(set.webhooks.retries.delays().len(), 2);
+        assert_eq!(
+            config(&[("LINKWELL_WEBHOOKS_RETRY_SCHEDULE", "soon")])
+                .unwrap_err()
+                .setting,
+            "LINKWELL_WEBHOOKS_RETRY_SCHEDULE"
+        );
     }
 
     #[test]

@@ -154,12 +154,37 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
             keys: keys.clone(),
             policy: TokenPolicy::default(),
             attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
+            webhooks: linkwell_api::state::WebhookSettings {
+                allow_private: config.webhooks.allow_private,
+            },
+        },
+    );
+    if config.sqlite_path().is_some() {
+        // This process holds the database's lock: claims left by a previous process are void.
+        let released = store.release_delivery_leases(None).await?;
+        if released > 0 {
+            tracing::info!(released, "webhook deliveries claimed by a stopped process are due again");
+        }
+    }
+    let dispatcher = linkwell_webhooks::Dispatcher::new(
+        store.clone(),
+        keys.clone(),
+        linkwell_webhooks::Sender::new(
+            linkwell_webhooks::UrlPolicy {
+                allow_private: config.webhooks.allow_private,
+            },
+            linkwell_webhooks::DELIVERY_TIMEOUT,
+        ),
+        linkwell_webhooks::DispatcherConfig {
+            retries: config.webhooks.retries.clone(),
+            ..linkwell_webhooks::DispatcherConfig::default()
         },
     );
     let background = [
         tokio::spawn(purge_expired(store.clone())),
         tokio::spawn(connect::refresh_tokens_ahead(state.tokens().clone())),
         tokio::spawn(connect::watch_key_file(keys)),
+        tokio::spawn(dispatcher.clone().run()),
     ];
     let mut app = router(state);
     if config.sandbox.serve {
@@ -180,6 +205,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     for task in background {
         task.abort();
     }
+    let _ = dispatcher.release().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -29,8 +29,9 @@ pub struct ConsumerRecord {
     pub created: Timestamp,
 }
 
-/// A new consumer and its first secret, sealed.
+/// A new consumer and its first secret, sealed (bound to the consumer's id, chosen by the caller).
 pub struct NewConsumer {
+    pub id: String,
     pub url: String,
     pub event_types: Vec<String>,
     pub company_tags: Option<Vec<String>>,
@@ -169,7 +170,7 @@ impl Store {
         new: NewConsumer,
     ) -> Result<ConsumerRecord, StoreError> {
         let record = ConsumerRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: new.id,
             url: new.url,
             event_types: new.event_types,
             company_tags: new.company_tags,

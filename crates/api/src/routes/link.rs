@@ -479,20 +479,8 @@ pub fn fill_redirect(
     ]
     .iter()
     .fold(template.to_owned(), |url, (placeholder, value)| {
-        url.replace(placeholder, &percent_encode(value))
+        url.replace(placeholder, &crate::paging::encode(value))
     })
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]

@@ -4,3 +4,4 @@ pub mod connections;
 pub mod integrations;
 pub mod link;
 pub mod profile;
+pub mod webhooks;

@@ -45,6 +45,9 @@ pub struct TestApp {
     pub token_calls: Arc<AtomicUsize>,
     /// A second pool on the test's database, for tests that must reach past the store.
     pub sql: sqlx::AnyPool,
+    pub db: Db,
+    pub keys: Arc<Keys>,
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     cleanup: Cleanup,
 }
 
@@ -150,7 +153,10 @@ impl TestApp {
             keys: Arc::new(Keys::ephemeral()),
             ..Connectivity::default()
         };
+        // Tests deliver webhooks to receivers on this machine.
+        connectivity.webhooks.allow_private = true;
         adjust(&mut connectivity);
+        let keys = connectivity.keys.clone();
         let state = AppState::with_connectivity(store.clone(), catalogue, &base, connectivity);
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let token_calls = Arc::new(AtomicUsize::new(0));
@@ -196,8 +202,30 @@ impl TestApp {
             clock,
             token_calls,
             sql,
+            db,
+            keys,
+            background: std::sync::Mutex::new(Vec::new()),
             cleanup,
         }
+    }
+
+    /// Starts a webhook dispatcher on this app's database, stopped by [`TestApp::finish`].
+    pub fn start_dispatcher(
+        &self,
+        config: linkwell_webhooks::DispatcherConfig,
+        policy: linkwell_webhooks::UrlPolicy,
+        timeout: std::time::Duration,
+    ) {
+        let dispatcher = linkwell_webhooks::Dispatcher::new(
+            self.store.clone(),
+            self.keys.clone(),
+            linkwell_webhooks::Sender::new(policy, timeout),
+            config,
+        );
+        self.background
+            .lock()
+            .unwrap()
+            .push(tokio::spawn(dispatcher.run()));
     }
 
     /// Another client with its own key on the same database.
@@ -288,6 +316,9 @@ impl TestApp {
 
     /// Drops the test's database. Called at the end of each passing test.
     pub async fn finish(self) {
+        for task in self.background.lock().unwrap().drain(..) {
+            task.abort();
+        }
         self.sql.close().await;
         self.store.close().await;
         self.cleanup.run().await;
