@@ -167,6 +167,9 @@ impl From<StoreError> for ApiError {
             StoreError::ApiKeyLimit(limit) => Self::Conflict(format!(
                 "The maximum number of API keys ({limit}) has been reached; delete an unused key first"
             )),
+            StoreError::WebhookLimit(limit) => Self::Conflict(format!(
+                "The maximum number of webhook consumers ({limit}) has been reached; delete one first"
+            )),
             StoreError::Transition(error) => Self::Conflict(error.to_string()),
             StoreError::AccountingAlreadyLinked { existing } => Self::Conflict(format!(
                 "The company already has a Linked accounting connection ({existing}); only one is allowed"

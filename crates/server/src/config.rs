@@ -155,12 +155,14 @@ impl Config {
                 .filter(|value| !value.trim().is_empty())
             {
                 None => linkwell_webhooks::RetrySchedule::default(),
-                Some(value) => linkwell_webhooks::RetrySchedule::parse(&value).map_err(|error| {
-                    ConfigError {
-                        setting: "LINKWELL_WEBHOOKS_RETRY_SCHEDULE",
-                        problem: error.to_string(),
-                    }
-                })?,
+                Some(value) => {
+                    linkwell_webhooks::RetrySchedule::parse(&value).map_err(|error| {
+                        ConfigError {
+                            setting: "LINKWELL_WEBHOOKS_RETRY_SCHEDULE",
+                            problem: error.to_string(),
+                        }
+                    })?
+                }
             },
         };
         Ok(Self {

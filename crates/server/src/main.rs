@@ -163,18 +163,18 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         // This process holds the database's lock: claims left by a previous process are void.
         let released = store.release_delivery_leases(None).await?;
         if released > 0 {
-            tracing::info!(released, "webhook deliveries claimed by a stopped process are due again");
+            tracing::info!(
+                released,
+                "webhook deliveries claimed by a stopped process are due again"
+            );
         }
     }
     let dispatcher = linkwell_webhooks::Dispatcher::new(
         store.clone(),
         keys.clone(),
-        linkwell_webhooks::Sender::new(
-            linkwell_webhooks::UrlPolicy {
-                allow_private: config.webhooks.allow_private,
-            },
-            linkwell_webhooks::DELIVERY_TIMEOUT,
-        ),
+        linkwell_webhooks::Sender::new(linkwell_webhooks::UrlPolicy {
+            allow_private: config.webhooks.allow_private,
+        }),
         linkwell_webhooks::DispatcherConfig {
             retries: config.webhooks.retries.clone(),
             ..linkwell_webhooks::DispatcherConfig::default()

@@ -506,7 +506,7 @@ impl Store {
         client: ClientId,
         company: CompanyId,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // As it was, for the event that reports its deletion.
         let before = company_in_tx(&mut tx, client, company).await?;
         let deleted =

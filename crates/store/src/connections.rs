@@ -271,7 +271,7 @@ impl Store {
         company: CompanyId,
         connection: ConnectionId,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // As it was, for the event that reports its deletion.
         let row = sqlx::query(&format!(
             "SELECT {CONNECTION_COLUMNS} FROM connections x \

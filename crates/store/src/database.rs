@@ -114,6 +114,21 @@ impl Store {
         Ok(())
     }
 
+    /// Begins a transaction that will write after it reads. On SQLite its first statement takes the write
+    /// lock: a transaction that read first could not upgrade once another connection had committed.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            // A write statement takes SQLite's write lock when it starts, even if it changes nothing.
+            sqlx::query("UPDATE clients SET name = name WHERE 0 = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Tells the read cache that companies or connections changed outside a transaction.
     pub(crate) fn changed(&self) {
         if let Some(cache) = &self.cache {

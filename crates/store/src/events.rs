@@ -172,7 +172,9 @@ impl Store {
         .bind(client.to_string())
         .fetch_all(&mut **tx)
         .await?;
-        let ordering_key = connection.unwrap_or_else(|| company.id.to_string());
+        // Events about one company, and so about each of its connections, reach a consumer in the order they
+        // happened (a connection's deletion before its company's, say).
+        let ordering_key = company.id.to_string();
         let mut delivered = false;
         for consumer in &consumers {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;

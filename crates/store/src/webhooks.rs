@@ -263,7 +263,7 @@ impl Store {
         secret: &SealedSecret,
         overlap_until: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let owned = sqlx::query(
             "SELECT 1 AS found FROM webhook_consumers WHERE id = $1 AND client_id = $2",
         )
@@ -611,7 +611,7 @@ impl Store {
         since: Timestamp,
     ) -> Result<u64, StoreError> {
         self.get_webhook_consumer(client, consumer_id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = Timestamp::now().to_storage();
         let failed = sqlx::query(
             "SELECT seq FROM webhook_deliveries WHERE consumer_id = $1 AND status = 'Failed' AND created >= $2 \

@@ -177,7 +177,9 @@ impl From<&ConsumerRecord> for WebhookConsumer {
 
 fn consumer_error(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |error| match error {
-        StoreError::NotFound => ApiError::NotFound(format!("No webhook consumer was found with ID {id}")),
+        StoreError::NotFound => {
+            ApiError::NotFound(format!("No webhook consumer was found with ID {id}"))
+        }
         other => other.into(),
     }
 }
@@ -254,10 +256,7 @@ pub async fn create_webhook_consumer(
             ));
         }
         if let Some(bad) = tags.iter().find(|tag| {
-            tag.chars().count() > 128
-                || !tag
-                    .split_once(':')
-                    .is_some_and(|(key, _)| !key.is_empty())
+            tag.chars().count() > 128 || tag.split_once(':').is_none_or(|(key, _)| key.is_empty())
         }) {
             return Err(ApiError::BadRequest(format!(
                 "companyTags: '{bad}' must be tagKey:tagValue, at most 128 characters"
@@ -404,12 +403,15 @@ pub async fn replay_webhook_delivery(
         .replay_delivery(client, &id, &delivery)
         .await
         .map_err(|error| match error {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("No delivery {delivery} was found for consumer {id}"))
-            }
+            StoreError::NotFound => ApiError::NotFound(format!(
+                "No delivery {delivery} was found for consumer {id}"
+            )),
             other => other.into(),
         })?;
-    Ok((StatusCode::ACCEPTED, axum::Json(ReplayedDelivery { delivery_id })))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ReplayedDelivery { delivery_id }),
+    ))
 }
 
 #[utoipa::path(
@@ -443,7 +445,10 @@ pub async fn replay_failed_webhook_deliveries(
         .replay_failed_deliveries(client, &id, since)
         .await
         .map_err(consumer_error(&id))?;
-    Ok((StatusCode::ACCEPTED, axum::Json(ReplayedDeliveries { replayed })))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ReplayedDeliveries { replayed }),
+    ))
 }
 
 fn parse_instant(text: &str) -> Option<Timestamp> {
@@ -451,7 +456,8 @@ fn parse_instant(text: &str) -> Option<Timestamp> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&chrono::Utc))
         .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|at| at.and_utc())
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|at| at.and_utc())
         })
         .or_else(|_| {
             chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")

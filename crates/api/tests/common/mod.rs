@@ -219,7 +219,7 @@ impl TestApp {
         let dispatcher = linkwell_webhooks::Dispatcher::new(
             self.store.clone(),
             self.keys.clone(),
-            linkwell_webhooks::Sender::new(policy, timeout),
+            linkwell_webhooks::Sender::with_timeout(policy, timeout),
             config,
         );
         self.background

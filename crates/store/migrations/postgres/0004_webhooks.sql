@@ -42,7 +42,7 @@ CREATE TABLE events (
 );
 CREATE INDEX events_client ON events (client_id, seq);
 
--- One event for one consumer. Deliveries sharing an ordering key (the connection, else the company) go out in
+-- One event for one consumer. Deliveries sharing an ordering key (the company the event is about) go out in
 -- order: only the oldest pending one of a consumer and key may be attempted.
 CREATE TABLE webhook_deliveries (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
