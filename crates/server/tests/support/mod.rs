@@ -11,6 +11,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn linkwell(database: &Path) -> Command {
@@ -179,4 +184,114 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The API of a running server, and a person's way through Link to the sandbox.
+pub struct Api {
+    pub base: String,
+    pub key: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(server: &Server, key: String) -> Self {
+        Self {
+            base: server.base_url.clone(),
+            key,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The `Authorization` header for this API key.
+    pub fn authorization(&self) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(&self.key)
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("authorization", self.authorization())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
+    pub async fn connection(&self, platform: &str) -> (String, String) {
+        let company = self.post("/companies", json!({"name": "Binary Co"})).await;
+        let company = company["id"].as_str().unwrap().to_owned();
+        let connection = self
+            .post(
+                &format!("/companies/{company}/connections"),
+                json!({"platformKey": platform}),
+            )
+            .await;
+        (company, connection["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Start, allow at the platform, come back: where linkwell sends the person at the end.
+    pub async fn link(&self, company: &str, connection: &str) -> String {
+        let start = self
+            .http
+            .get(format!(
+                "{}/link/companies/{company}/connections/{connection}/start",
+                self.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), 303, "{}", start.text().await.unwrap());
+        let cookie = start.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+        let consent = self.http.get(&authorize).send().await.unwrap();
+        assert_eq!(consent.status(), 200);
+        let html = consent.text().await.unwrap();
+        let mut form: HashMap<String, String> = HashMap::new();
+        for input in html.split("<input type=\"hidden\" name=\"").skip(1) {
+            let (name, rest) = input.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            form.insert(name.to_owned(), value.replace("&amp;", "&"));
+        }
+        form.insert("organisation".into(), "demo-small".into());
+        form.insert("decision".into(), "allow".into());
+        let decided = self
+            .http
+            .post(authorize.split('?').next().unwrap())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(decided.status(), 303);
+        let callback = decided.headers()["location"].to_str().unwrap().to_owned();
+        let done = self
+            .http
+            .get(callback)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 303);
+        done.headers()["location"].to_str().unwrap().to_owned()
+    }
 }
