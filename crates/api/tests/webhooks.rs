@@ -26,6 +26,7 @@ backend_tests!(
     a_consumer_failing_for_too_long_is_disabled,
     consumers_are_validated_and_limited,
     private_addresses_are_refused_unless_allowed,
+    old_finished_events_are_purged_and_pending_ones_kept,
 );
 
 /// One request the receiver got.
@@ -706,5 +707,42 @@ async fn private_addresses_are_refused_unless_allowed(app: TestApp) -> TestApp {
     );
     assert!(receiver.all().is_empty(), "nothing reached the receiver");
     strict.finish().await;
+    app
+}
+
+async fn old_finished_events_are_purged_and_pending_ones_kept(app: TestApp) -> TestApp {
+    let receiver = Receiver::start().await;
+    let (consumer, _) = subscribe(&app, &receiver.url("/purge"), &["company.created"], None).await;
+    app.create_company("First").await;
+    app.create_company("Second").await;
+    let later = linkwell_domain::time::Timestamp::now().plus_seconds(5);
+    // No dispatcher yet: both deliveries are pending, so their events stay.
+    assert_eq!(app.store.purge_events(later).await.unwrap(), 0);
+    assert_eq!(deliveries(&app, &consumer).await.len(), 2);
+    start(&app, fast_dispatch(), Duration::from_secs(5)).await;
+    receiver.wait_for("/purge", 2).await;
+    for _ in 0..200 {
+        if deliveries(&app, &consumer)
+            .await
+            .iter()
+            .all(|d| d["status"] == "Succeeded")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Delivered, and older than the cut-off: gone with their deliveries.
+    assert_eq!(app.store.purge_events(later).await.unwrap(), 2);
+    assert!(deliveries(&app, &consumer).await.is_empty());
+    // Newer than the cut-off: kept.
+    app.create_company("Third").await;
+    receiver.wait_for("/purge", 3).await;
+    assert_eq!(
+        app.store
+            .purge_events(linkwell_domain::time::Timestamp::now().plus_seconds(-60))
+            .await
+            .unwrap(),
+        0
+    );
     app
 }

@@ -211,8 +211,8 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Idempotency keys only matter for 90 minutes and link attempts for minutes; forget older ones every ten
-/// minutes so the tables stay small.
+/// Idempotency keys only matter for 90 minutes, link attempts for minutes and events for 30 days; forget
+/// older ones every ten minutes so the tables stay small.
 async fn purge_expired(store: Store) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -223,6 +223,13 @@ async fn purge_expired(store: Store) {
             Err(error) => tracing::warn!(%error, "purging expired idempotency keys failed"),
         }
         connect::purge_link_attempts(&store).await;
+        // Delivery history and replays reach back 30 days.
+        let cutoff = linkwell_domain::time::Timestamp::now().plus_seconds(-30 * 24 * 3600);
+        match store.purge_events(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "events older than 30 days purged"),
+            Err(error) => tracing::warn!(%error, "purging old events failed"),
+        }
     }
 }
 

@@ -501,6 +501,19 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Forgets events generated before `before` whose deliveries are all finished, with those deliveries
+    /// and their attempts (delivery history is kept that long). Answers how many events went.
+    pub async fn purge_events(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM events WHERE generated < $1 AND NOT EXISTS \
+             (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = events.seq AND d.status = 'Pending')",
+        )
+        .bind(before.to_storage())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// A consumer's deliveries, newest first, with their attempts.
     pub async fn list_deliveries(
         &self,
