@@ -61,6 +61,21 @@ impl FromRequestParts<AppState> for Client {
             return Ok(*client);
         }
         let client = Client(authenticate(state, &parts.headers).await?);
+        if let Some(quota) = state.daily_quota {
+            let now = linkwell_domain::time::Timestamp::now();
+            let counted = state.store.count_request(client.0, quota, now).await?;
+            if !counted.allowed() {
+                let (_, renewal) = linkwell_store::quota_day(now);
+                let wait = (renewal.datetime() - now.datetime()).num_seconds().max(1) as u64;
+                return Err(ApiError::TooManyRequests(
+                    format!(
+                        "The daily quota of {quota} requests is used up; it is renewed at {}",
+                        renewal.to_storage()
+                    ),
+                    wait,
+                ));
+            }
+        }
         parts.extensions.insert(client);
         Ok(client)
     }

@@ -82,6 +82,9 @@ pub enum ApiError {
     Internal(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The client's daily quota is used up until the given number of seconds from now.
+    #[error("{0}")]
+    TooManyRequests(String, u64),
 }
 
 impl ApiError {
@@ -96,6 +99,7 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -111,7 +115,7 @@ impl ApiError {
 
     fn can_be_retried(&self) -> &'static str {
         match self {
-            Self::Internal(_) | Self::Unavailable(_) => "True",
+            Self::Internal(_) | Self::Unavailable(_) | Self::TooManyRequests(..) => "True",
             Self::Conflict(_) => "Unknown",
             _ => "False",
         }
@@ -156,7 +160,15 @@ impl IntoResponse for ApiError {
             tracing::error!(correlation_id = %current_correlation_id(), %cause, "request failed");
         }
         let body = self.to_message();
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Self::TooManyRequests(_, seconds) = &self {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

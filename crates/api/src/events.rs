@@ -47,6 +47,16 @@ impl EventRenderer for CodatEvents {
                 "referenceCompany": company_reference(company),
                 "connection": Connection::from_record(connection, &self.public_url),
             }),
+            DomainEvent::RateLimit {
+                daily_quota,
+                remaining,
+                expiry,
+                ..
+            } => serde_json::json!({
+                "dailyQuota": daily_quota,
+                "quotaRemaining": remaining,
+                "expiryDate": expiry.to_storage(),
+            }),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Shared {
     /// Authorization through the Link pages, and the tokens it obtains.
     pub link: LinkFlow,
     pub webhooks: WebhookSettings,
+    /// Requests each client may make per UTC day; None for no limit.
+    pub daily_quota: Option<i64>,
 }
 
 /// What the webhooks API checks consumer URLs against.
@@ -56,6 +58,8 @@ pub struct Connectivity {
     /// How long a person has to complete authorization at a platform.
     pub attempt_ttl: std::time::Duration,
     pub webhooks: WebhookSettings,
+    /// `LINKWELL_DAILY_QUOTA`: requests each client may make per UTC day; None for no limit.
+    pub daily_quota: Option<i64>,
 }
 
 impl Default for Connectivity {
@@ -67,6 +71,7 @@ impl Default for Connectivity {
             policy: TokenPolicy::default(),
             attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
             webhooks: WebhookSettings::default(),
+            daily_quota: None,
         }
     }
 }
@@ -102,6 +107,7 @@ impl AppState {
             keys: KeyCache::default(),
             link,
             webhooks: connectivity.webhooks,
+            daily_quota: connectivity.daily_quota,
         }))
     }
 

@@ -27,6 +27,7 @@ backend_tests!(
     consumers_are_validated_and_limited,
     private_addresses_are_refused_unless_allowed,
     old_finished_events_are_purged_and_pending_ones_kept,
+    the_daily_quota_reports_reached_and_reset,
 );
 
 /// One request the receiver got.
@@ -744,5 +745,83 @@ async fn old_finished_events_are_purged_and_pending_ones_kept(app: TestApp) -> T
             .unwrap(),
         0
     );
+    app
+}
+
+async fn the_daily_quota_reports_reached_and_reset(app: TestApp) -> TestApp {
+    let limited = TestApp::start_with(app.db, |connectivity| {
+        connectivity.daily_quota = Some(4);
+    })
+    .await;
+    start(&limited, fast_dispatch(), Duration::from_secs(5)).await;
+    let receiver = Receiver::start().await;
+    // Request 1. Client-wide events pass any company tag filter.
+    subscribe(
+        &limited,
+        &receiver.url("/quota"),
+        &["client.rateLimit.reached", "client.rateLimit.reset"],
+        Some(&["region:uk"]),
+    )
+    .await;
+    limited.create_company("Counted").await; // 2
+    for _ in 0..2 {
+        let (status, _) = limited.get("/companies").await; // 3, 4
+        assert_eq!(status, 200);
+    }
+    let response = limited
+        .request(reqwest::Method::GET, "/companies")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&retry_after));
+    let (_, body) = common::read(response).await;
+    assert_eq!(body["statusCode"], 429);
+    assert_eq!(body["canBeRetried"], "True");
+    // Another client has its own quota.
+    let (_, other_key) = limited.other_client("quota-other").await;
+    let response = limited
+        .request_as(&other_key, reqwest::Method::GET, "/companies")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let got = receiver.wait_for("/quota", 1).await;
+    let reached = got[0].json();
+    assert_eq!(reached["eventType"], "client.rateLimit.reached");
+    assert_eq!(reached["payload"]["dailyQuota"], 4);
+    assert_eq!(reached["payload"]["quotaRemaining"], 0);
+    let (_, renewal) = linkwell_store::quota_day(linkwell_domain::time::Timestamp::now());
+    assert_eq!(reached["payload"]["expiryDate"], renewal.to_storage());
+
+    // The next day, the reset is reported once.
+    let tomorrow = renewal.plus_seconds(60);
+    assert_eq!(
+        limited
+            .store
+            .report_quota_resets(4, tomorrow)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        limited
+            .store
+            .report_quota_resets(4, tomorrow)
+            .await
+            .unwrap(),
+        0
+    );
+    let got = receiver.wait_for("/quota", 2).await;
+    let reset = got[1].json();
+    assert_eq!(reset["eventType"], "client.rateLimit.reset");
+    assert_eq!(reset["payload"]["quotaRemaining"], 4);
+    limited.finish().await;
     app
 }

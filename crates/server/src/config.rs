@@ -22,6 +22,8 @@ pub struct Config {
     pub encryption_key_file: std::path::PathBuf,
     pub sandbox: SandboxSettings,
     pub webhooks: WebhookConfig,
+    /// `LINKWELL_DAILY_QUOTA`: requests each client may make per UTC day (unset: no limit).
+    pub daily_quota: Option<i64>,
 }
 
 /// Webhook delivery.
@@ -165,6 +167,22 @@ impl Config {
                 }
             },
         };
+        let daily_quota = match lookup("LINKWELL_DAILY_QUOTA")
+            .filter(|value| !value.trim().is_empty())
+        {
+            None => None,
+            Some(value) => Some(
+                value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|quota| *quota > 0)
+                    .ok_or_else(|| ConfigError {
+                        setting: "LINKWELL_DAILY_QUOTA",
+                        problem: format!("'{}' is not a positive number of requests", value.trim()),
+                    })?,
+            ),
+        };
         Ok(Self {
             database_url,
             listen,
@@ -173,6 +191,7 @@ impl Config {
             encryption_key_file,
             sandbox,
             webhooks,
+            daily_quota,
         })
     }
 
@@ -361,6 +380,23 @@ mod tests {
         let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
         let set = config(&[("LINKWELL_ENCRYPTION_KEY", key)]).unwrap();
         assert!(!format!("{set:?}").contains(key));
+    }
+
+    #[test]
+    fn a_daily_quota_is_optional_and_positive() {
+        assert_eq!(config(&[]).unwrap().daily_quota, None);
+        assert_eq!(
+            config(&[("LINKWELL_DAILY_QUOTA", "1000")])
+                .unwrap()
+                .daily_quota,
+            Some(1000)
+        );
+        assert_eq!(
+            config(&[("LINKWELL_DAILY_QUOTA", "0")])
+                .unwrap_err()
+                .setting,
+            "LINKWELL_DAILY_QUOTA"
+        );
     }
 
     #[test]

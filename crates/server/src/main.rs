@@ -157,6 +157,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
             webhooks: linkwell_api::state::WebhookSettings {
                 allow_private: config.webhooks.allow_private,
             },
+            daily_quota: config.daily_quota,
         },
     );
     if config.sqlite_path().is_some() {
@@ -185,6 +186,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         tokio::spawn(connect::refresh_tokens_ahead(state.tokens().clone())),
         tokio::spawn(connect::watch_key_file(keys)),
         tokio::spawn(dispatcher.clone().run()),
+        tokio::spawn(report_quota_resets(store.clone(), config.daily_quota)),
     ];
     let mut app = router(state);
     if config.sandbox.serve {
@@ -229,6 +231,25 @@ async fn purge_expired(store: Store) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "events older than 30 days purged"),
             Err(error) => tracing::warn!(%error, "purging old events failed"),
+        }
+    }
+}
+
+/// With a daily quota, reports `client.rateLimit.reset` soon after midnight UTC to clients that used theirs up.
+async fn report_quota_resets(store: Store, quota: Option<i64>) {
+    let Some(quota) = quota else {
+        return;
+    };
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match store
+            .report_quota_resets(quota, linkwell_domain::time::Timestamp::now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(reported) => tracing::info!(reported, "daily quotas renewed"),
+            Err(error) => tracing::warn!(%error, "reporting renewed quotas failed"),
         }
     }
 }

@@ -25,6 +25,14 @@ pub enum DomainEvent<'a> {
         company: &'a CompanyRecord,
         connection: &'a ConnectionRecord,
     },
+    /// The client used the last request of its daily quota (`reached`), or a new day gave it back.
+    RateLimit {
+        reached: bool,
+        daily_quota: i64,
+        remaining: i64,
+        /// When the current quota is renewed.
+        expiry: Timestamp,
+    },
 }
 
 /// Codat's connection event types.
@@ -55,13 +63,19 @@ impl<'a> DomainEvent<'a> {
                 ConnectionEventKind::Failed => "connection.failed",
                 ConnectionEventKind::Deleted => "connection.deleted",
             },
+            DomainEvent::RateLimit { reached: true, .. } => "client.rateLimit.reached",
+            DomainEvent::RateLimit { reached: false, .. } => "client.rateLimit.reset",
         }
     }
 
-    pub fn company(&self) -> &'a CompanyRecord {
+    /// The company the event is about; client-wide events have none.
+    pub fn company(&self) -> Option<&'a CompanyRecord> {
         match self {
-            DomainEvent::CompanyCreated(company) | DomainEvent::CompanyDeleted(company) => company,
-            DomainEvent::Connection { company, .. } => company,
+            DomainEvent::CompanyCreated(company) | DomainEvent::CompanyDeleted(company) => {
+                Some(company)
+            }
+            DomainEvent::Connection { company, .. } => Some(company),
+            DomainEvent::RateLimit { .. } => None,
         }
     }
 
@@ -149,8 +163,8 @@ impl Store {
             "generatedDate": now.to_storage(),
             "payload": renderer.payload(&event),
         });
-        let company = event.company();
         let connection = event.connection_id().map(|id| id.to_string());
+        let company = event.company();
         let row = sqlx::query(
             "INSERT INTO events (id, client_id, event_type, company_id, connection_id, generated, body) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
@@ -158,7 +172,7 @@ impl Store {
         .bind(id)
         .bind(client.to_string())
         .bind(event_type)
-        .bind(company.id.to_string())
+        .bind(company.map(|company| company.id.to_string()))
         .bind(connection.clone())
         .bind(now.to_storage())
         .bind(body.to_string())
@@ -174,7 +188,8 @@ impl Store {
         .await?;
         // Events about one company, and so about each of its connections, reach a consumer in the order they
         // happened (a connection's deletion before its company's, say).
-        let ordering_key = company.id.to_string();
+        let ordering_key =
+            company.map_or_else(|| "client".to_owned(), |company| company.id.to_string());
         let mut delivered = false;
         for consumer in &consumers {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;
@@ -189,14 +204,15 @@ impl Store {
                 Some(tags) => parse_json(&tags)?,
                 None => Vec::new(),
             };
-            if !company_tags.is_empty()
-                && !company_tags.iter().any(|tag| {
+            // The tag filter selects companies; client-wide events go to every subscriber.
+            if let Some(company) = company.filter(|_| !company_tags.is_empty()) {
+                if !company_tags.iter().any(|tag| {
                     tag.split_once(':').is_some_and(|(key, value)| {
                         company.tags.get(key).is_some_and(|held| held == value)
                     })
-                })
-            {
-                continue;
+                }) {
+                    continue;
+                }
             }
             sqlx::query(
                 "INSERT INTO webhook_deliveries (id, consumer_id, event_seq, ordering_key, status, attempts, \

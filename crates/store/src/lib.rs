@@ -19,6 +19,7 @@ mod events;
 pub mod filter;
 mod idempotency;
 mod linking;
+mod quota;
 mod records;
 mod webhooks;
 
@@ -33,6 +34,7 @@ pub use events::{
 };
 pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
 pub use linking::{AttemptUse, LinkAttempt, NewLinkAttempt, ProfileRecord};
+pub use quota::{quota_day, QuotaUse};
 pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
 pub use webhooks::{
     AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy,
