@@ -18,8 +18,9 @@ pub mod filter;
 mod idempotency;
 mod records;
 
+pub use cache::ListingCacheStats;
 pub use clients::{hash_api_key, ApiKeyRecord, NewApiKey, MAX_API_KEYS_PER_CLIENT};
-pub use companies::{CompanyChanges, CompanyFilter, NewCompany};
+pub use companies::{CompanyChanges, CompanyFilter, CompanyPageJson, NewCompany};
 pub use connections::{ConnectionListing, NewConnection};
 pub use database::{Backend, Store};
 pub use error::StoreError;
