@@ -80,7 +80,7 @@ struct Listing {
 pub struct ListingCacheStats {
     /// Listings held (of the current generation or an older one not yet dropped).
     pub entries: usize,
-    /// Bytes of response bodies held.
+    /// Bytes held: response bodies and their keys.
     pub bytes: usize,
     pub hits: u64,
     pub misses: u64,
@@ -184,7 +184,8 @@ impl ReadCache {
         key: String,
         body: Arc<[u8]>,
     ) {
-        if generation != self.generation() || body.len() > self.limits.entry_bytes {
+        let size = key.len() + body.len();
+        if generation != self.generation() || size > self.limits.entry_bytes {
             return;
         }
         let Ok(mut listings) = self.listings.write() else {
@@ -199,7 +200,7 @@ impl ReadCache {
                 ..Listings::default()
             };
         }
-        let size = body.len();
+        let key_len = key.len();
         let entry = Listing {
             body,
             last_used: AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed)),
@@ -210,7 +211,7 @@ impl ReadCache {
             .or_default()
             .insert(key, entry)
         {
-            Some(replaced) => listings.bytes -= replaced.body.len(),
+            Some(replaced) => listings.bytes -= key_len + replaced.body.len(),
             None => listings.entries += 1,
         }
         listings.bytes += size;
@@ -254,7 +255,7 @@ impl Listings {
         if let Some(keys) = self.by_client.get_mut(&client) {
             if let Some(entry) = keys.remove(&key) {
                 self.entries -= 1;
-                self.bytes -= entry.body.len();
+                self.bytes -= key.len() + entry.body.len();
             }
             if keys.is_empty() {
                 self.by_client.remove(&client);
@@ -286,25 +287,28 @@ mod tests {
         let client = ClientId::new();
         let generation = cache.generation();
         for i in 0..50 {
-            cache.remember_listing(generation, client, format!("page {i}"), body(100, 1));
+            cache.remember_listing(generation, client, format!("page {i:02}"), body(93, 1));
             let stats = cache.listing_stats();
             assert!(stats.entries <= 4, "{stats:?}");
             assert!(stats.bytes <= 1000, "{stats:?}");
         }
         assert_eq!(cache.listing_stats().entries, 4);
-        // By bytes: three bodies of 300 fit in 1000, a fourth does not.
+        assert_eq!(cache.listing_stats().bytes, 400, "keys count too");
+        // By bytes: three entries of 300 fit in 1000, a fourth does not.
         for i in 0..10 {
-            cache.remember_listing(generation, client, format!("big {i}"), body(300, 2));
+            cache.remember_listing(generation, client, format!("big {i}"), body(295, 2));
             let stats = cache.listing_stats();
             assert!(stats.entries <= 4 && stats.bytes <= 1000, "{stats:?}");
         }
         assert_eq!(cache.listing_stats().bytes, 900);
-        // Larger than one entry may be: not kept at all.
-        cache.remember_listing(generation, client, "huge".into(), body(601, 3));
+        // Larger than one entry may be: not kept at all, whether by its body or by its key.
+        cache.remember_listing(generation, client, "huge".into(), body(597, 3));
         assert!(cache.listing(client, "huge").is_none());
+        cache.remember_listing(generation, client, "k".repeat(601), body(0, 3));
+        assert!(cache.listing(client, &"k".repeat(601)).is_none());
         assert_eq!(cache.listing_stats().bytes, 900);
         // Replacing a listing counts its bytes once.
-        cache.remember_listing(generation, client, "big 9".into(), body(50, 4));
+        cache.remember_listing(generation, client, "big 9".into(), body(45, 4));
         assert_eq!(cache.listing_stats().bytes, 650);
         assert_eq!(cache.listing_stats().entries, 3);
     }
@@ -344,7 +348,7 @@ mod tests {
         // The first listing of the new generation drops the old ones.
         cache.remember_listing(cache.generation(), client, "page 2".into(), body(10, 2));
         assert_eq!(cache.listing_stats().entries, 1);
-        assert_eq!(cache.listing_stats().bytes, 10);
+        assert_eq!(cache.listing_stats().bytes, "page 2".len() + 10);
         let stats = cache.listing_stats();
         assert_eq!((stats.hits, stats.misses), (1, 2));
     }
