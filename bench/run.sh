@@ -14,6 +14,10 @@
 #   BENCH_DEEP_PAGE    (last page)         the deep listing page; default companies / pageSize
 #   BENCH_LOG_VARIANT  1                   also measure the connection read once per backend, at the largest
 #                                          size, with linkwell's default logging (info, to a file); 0 to skip
+#   BENCH_UNCACHED     1                   also measure each listing with `Cache-Control: no-cache`, which makes
+#                                          linkwell render every response from the database (the cost of a miss
+#                                          of its listing cache); 0 to skip. PostgreSQL has no listing cache: its
+#                                          plain listing rows already are the uncached figure, so it is not repeated
 #   BENCH_CONNECTIONS_PER_COMPANY 1        connections seeded per company
 #   BENCH_SKIP_BUILD   0                   1: use the release binaries already built
 #   BENCH_KEEP_WORK    0                   1: keep the work directory (databases, bodies, server logs)
@@ -35,6 +39,7 @@ THREADS="${BENCH_THREADS:-2}"
 PAGE_SIZE="${BENCH_PAGE_SIZE:-100}"
 DEEP_PAGE="${BENCH_DEEP_PAGE:-}"
 LOG_VARIANT="${BENCH_LOG_VARIANT:-1}"
+UNCACHED="${BENCH_UNCACHED:-1}"
 CONNECTIONS_PER_COMPANY="${BENCH_CONNECTIONS_PER_COMPANY:-1}"
 LINKWELL_PORT="${BENCH_LINKWELL_PORT:-18181}"
 BARE_PORT="${BENCH_BARE_PORT:-18182}"
@@ -154,10 +159,13 @@ fresh_database() {
 # ----------------------------------------------------------------------------------------------------- wrk
 # One wrk run against $1, keeping wrk's output in $2. Sets WRK_RPS, WRK_P99 (ms) and WRK_BAD (non-2xx responses
 # plus socket errors). wrk runs in the background so that a signal reaches the trap at once.
+# EXTRA_HEADER, when set, is sent with every request.
 wrk_once() {
     local url="$1" out="$2" duration="$3" pid parsed
+    local extra=()
+    if [[ -n "${EXTRA_HEADER:-}" ]]; then extra=(-H "$EXTRA_HEADER"); fi
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 30s --latency \
-        -H "Authorization: Basic $AUTH" "$url" >"$out" 2>&1 &
+        -H "Authorization: Basic $AUTH" ${extra[@]+"${extra[@]}"} "$url" >"$out" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     wait "$pid" || die "wrk failed, see $out"
@@ -186,19 +194,24 @@ DETAILS=() # per-row raw rounds
 GOALS=()   # goal checks (SQLite rows)
 ROW_NUMBER=0
 
-# Measures one endpoint of the running linkwell against a bare server answering the same bytes.
+# Measures one endpoint of the running linkwell against a bare server answering the same bytes. A fifth argument
+# is a header sent with every request to linkwell and to the bare server (the endpoint column shows it).
 measure() {
     local label="$1" companies="$2" endpoint="$3" path="$4"
+    local EXTRA_HEADER="${5:-}"
     local url="http://$HOST:$LINKWELL_PORT$path" bare_url="http://$HOST:$BARE_PORT$path"
+    if [[ -n "$EXTRA_HEADER" ]]; then endpoint="$endpoint\` with \`$EXTRA_HEADER"; fi
     ROW_NUMBER=$((ROW_NUMBER + 1))
     local tag
     tag="$(printf '%02d' "$ROW_NUMBER")-${label%% *}-$companies"
     [[ "$label" == *LINKWELL_LOG* ]] && tag="$tag-logging"
+    if [[ -n "$EXTRA_HEADER" ]]; then tag="$tag-uncached"; fi
     local body="$WORK/body-$ROW_NUMBER.json" again="$WORK/body-$ROW_NUMBER.again.json"
-    local status
-    status="$(curl -sS -o "$body" -w '%{http_code}' -H "Authorization: Basic $AUTH" "$url")"
+    local status curl_extra=()
+    if [[ -n "$EXTRA_HEADER" ]]; then curl_extra=(-H "$EXTRA_HEADER"); fi
+    status="$(curl -sS -o "$body" -w '%{http_code}' -H "Authorization: Basic $AUTH" ${curl_extra[@]+"${curl_extra[@]}"} "$url")"
     [[ "$status" == 200 ]] || die "GET $path answered $status: $(head -c 300 "$body")"
-    curl -sS -o "$again" -H "Authorization: Basic $AUTH" "$url"
+    curl -sS -o "$again" -H "Authorization: Basic $AUTH" ${curl_extra[@]+"${curl_extra[@]}"} "$url"
     cmp -s "$body" "$again" || log "warning: two reads of $path gave different bodies"
     local bytes
     bytes="$(wc -c <"$body" | tr -d ' ')"
@@ -235,12 +248,13 @@ measure() {
         "$label" "$companies" "$endpoint" "$lr" "$warn" "$br" "$ratio" "$lp" "$bp")")
     DETAILS+=("- $label, $companies, \`$endpoint\` ($bytes-byte body): linkwell req/s ${l_rps[*]}, p99 ms ${l_p99[*]}; bare req/s ${b_rps[*]}, p99 ms ${b_p99[*]}; errors linkwell $l_bad, bare $b_bad")
     if [[ "$label" == sqlite* ]]; then
-        local verdict
+        local verdict note=""
+        if [[ -n "$EXTRA_HEADER" ]]; then note=" (every request a cache miss)"; fi
         verdict="$(awk -v r="$ratio" -v p="$lp" 'BEGIN {
             ok = (r >= 0.60 && p < 5.0)
             printf "%s ratio %s %s 0.60, p99 %.2f ms %s 5 ms", (ok ? "✅" : "❌"), r, (r >= 0.60 ? "≥" : "<"), p, (p < 5.0 ? "<" : "≥")
         }')"
-        GOALS+=("- $verdict — $label, $companies companies, \`$endpoint\`")
+        GOALS+=("- $verdict — $label, $companies companies, \`$endpoint\`$note")
     fi
 }
 
@@ -291,11 +305,16 @@ for backend in $BACKENDS; do
 
         start_linkwell "$url" "$WORK/linkwell-$backend-$size.log" LINKWELL_LOG=warn
         measure "$backend" "$size" "GET /companies/{c}/connections/{x}" "$connection_path"
-        measure "$backend" "$size" "GET /companies?page=1&pageSize=$PAGE_SIZE" "/companies?page=1&pageSize=$PAGE_SIZE"
-        if [[ "$deep" != 1 ]]; then
-            measure "$backend" "$size" "GET /companies?page=$deep&pageSize=$PAGE_SIZE" \
-                "/companies?page=$deep&pageSize=$PAGE_SIZE"
-        fi
+        pages=(1)
+        if [[ "$deep" != 1 ]]; then pages+=("$deep"); fi
+        for page in "${pages[@]}"; do
+            listing="/companies?page=$page&pageSize=$PAGE_SIZE"
+            measure "$backend" "$size" "GET $listing" "$listing"
+            if [[ "$UNCACHED" == 1 && "$backend" == sqlite ]]; then
+                # Every request bypasses the listing cache: the database renders each response.
+                measure "$backend" "$size" "GET $listing" "$listing" "Cache-Control: no-cache"
+            fi
+        done
         stop "$LINKWELL_PID"
 
         if [[ "$LOG_VARIANT" == 1 && "$size" == "$LARGEST" ]]; then

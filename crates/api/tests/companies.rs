@@ -444,3 +444,378 @@ mod deep_pages {
         app
     }
 }
+
+/// The listing's fast path (rendered by the database) and its cache (SQLite, one writer).
+mod listing_path {
+    use super::*;
+    use common::Db;
+    use linkwell_api::dto::{Companies, Company};
+    use linkwell_domain::connection::ConnectionEvent;
+    use linkwell_domain::ids::{CompanyId, ConnectionId};
+    use linkwell_domain::paging::PageRequest;
+    use linkwell_domain::query::{parse_order_by, parse_query};
+    use linkwell_store::{Backend, CompanyFilter};
+
+    backend_tests!(
+        listings_reflect_every_write_at_once,
+        clients_never_see_each_others_listings,
+        listings_are_byte_for_byte_the_serialised_records,
+        cache_control_asks_for_a_fresh_listing,
+    );
+
+    fn db(app: &TestApp) -> Db {
+        match app.store.backend() {
+            Backend::Sqlite => Db::Sqlite,
+            Backend::Postgres => Db::Postgres,
+        }
+    }
+
+    /// Lists twice with the same parameters and returns the body. On SQLite the second answer must come from
+    /// the listing cache (so every check after a write below really is made against a cached listing); on
+    /// PostgreSQL there must be no cache at all.
+    async fn listed(app: &TestApp, query: &str) -> Value {
+        let path = format!("/companies?{query}");
+        let (status, first) = app.get(&path).await;
+        assert_eq!(status, 200, "{path}: {first}");
+        let before = app.store.listing_cache_stats();
+        let (_, second) = app.get(&path).await;
+        let after = app.store.listing_cache_stats();
+        assert_eq!(first, second, "{path}");
+        match db(app) {
+            Db::Sqlite => assert_eq!(
+                after.unwrap().hits,
+                before.unwrap().hits + 1,
+                "{path} was not served from the listing cache"
+            ),
+            Db::Postgres => assert!(before.is_none() && after.is_none()),
+        }
+        first
+    }
+
+    fn names_in(body: &Value) -> Vec<&str> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect()
+    }
+
+    fn company_in<'a>(body: &'a Value, id: &str) -> &'a Value {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("company {id} is not listed in {body}"))
+    }
+
+    async fn listings_reflect_every_write_at_once(app: TestApp) -> TestApp {
+        let all = "page=1&pageSize=10";
+        assert_eq!(listed(&app, all).await["totalResults"], 0);
+
+        // Create.
+        let (_, alpha) = app
+            .post(
+                "/companies",
+                json!({"name": "Alpha", "tags": {"region": "uk"}}),
+            )
+            .await;
+        let alpha_id = alpha["id"].as_str().unwrap().to_owned();
+        let listing = listed(&app, all).await;
+        assert_eq!(names_in(&listing), ["Alpha"]);
+        assert_eq!(listing["totalResults"], 1);
+        let beta = app.create_company("Beta").await;
+        let beta_id = beta["id"].as_str().unwrap().to_owned();
+        let listing = listed(&app, all).await;
+        assert_eq!(names_in(&listing), ["Alpha", "Beta"]);
+        assert_eq!(listing["totalResults"], 2);
+
+        // PATCH.
+        let (status, _) = app
+            .patch(
+                &format!("/companies/{alpha_id}"),
+                json!({"name": "Alpha Two"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(names_in(&listed(&app, all).await), ["Alpha Two", "Beta"]);
+
+        // PUT.
+        let (status, _) = app
+            .put(
+                &format!("/companies/{beta_id}"),
+                json!({"name": "Beta", "description": "replaced", "tags": {"team": "x"}}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let listing = listed(&app, all).await;
+        assert_eq!(company_in(&listing, &beta_id)["description"], "replaced");
+        assert_eq!(company_in(&listing, &beta_id)["tags"], json!({"team": "x"}));
+
+        // Tags, seen by a tags-filtered listing cached before the change.
+        let uk = format!("tags={}", encode("region=uk"));
+        let us = format!("tags={}", encode("region=us"));
+        assert_eq!(names_in(&listed(&app, &uk).await), ["Alpha Two"]);
+        assert!(names_in(&listed(&app, &us).await).is_empty());
+        app.patch(
+            &format!("/companies/{alpha_id}"),
+            json!({"tags": {"region": "us"}}),
+        )
+        .await;
+        assert!(names_in(&listed(&app, &uk).await).is_empty());
+        assert_eq!(names_in(&listed(&app, &us).await), ["Alpha Two"]);
+        assert_eq!(
+            company_in(&listed(&app, all).await, &alpha_id)["tags"],
+            json!({"region": "us"})
+        );
+
+        // Create a connection.
+        let connection = app.create_connection(&alpha_id, "mqjo").await;
+        let connection_id = connection["id"].as_str().unwrap().to_owned();
+        let listing = listed(&app, all).await;
+        let connections = &company_in(&listing, &alpha_id)["dataConnections"];
+        assert_eq!(connections.as_array().unwrap().len(), 1);
+        assert_eq!(connections[0]["id"], connection_id.as_str());
+        assert_eq!(connections[0]["status"], "PendingAuth");
+        assert_eq!(connections[0], connection, "listed as created");
+
+        // Status changes: linked by the Link flow, then unlinked over HTTP.
+        app.store
+            .apply_connection_event(
+                app.client,
+                alpha_id.parse::<CompanyId>().unwrap(),
+                connection_id.parse::<ConnectionId>().unwrap(),
+                &ConnectionEvent::AuthorizationCompleted,
+            )
+            .await
+            .unwrap();
+        let linked = format!("query={}", encode("dataConnections.status=Linked"));
+        let listing = listed(&app, all).await;
+        assert_eq!(
+            company_in(&listing, &alpha_id)["dataConnections"][0]["status"],
+            "Linked"
+        );
+        assert_eq!(names_in(&listed(&app, &linked).await), ["Alpha Two"]);
+        let connection_path = format!("/companies/{alpha_id}/connections/{connection_id}");
+        let (status, body) = app
+            .patch(&connection_path, json!({"status": "Unlinked"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let listing = listed(&app, all).await;
+        assert_eq!(
+            company_in(&listing, &alpha_id)["dataConnections"][0]["status"],
+            "Unlinked"
+        );
+        assert!(names_in(&listed(&app, &linked).await).is_empty());
+
+        // Delete the connection.
+        let (status, body) = app.delete(&connection_path).await;
+        assert_eq!(status, 200, "{body}");
+        let listing = listed(&app, all).await;
+        assert_eq!(
+            company_in(&listing, &alpha_id)["dataConnections"],
+            json!([])
+        );
+
+        // Delete a company.
+        let (status, _) = app.delete(&format!("/companies/{beta_id}")).await;
+        assert_eq!(status, 204);
+        let listing = listed(&app, all).await;
+        assert_eq!(names_in(&listing), ["Alpha Two"]);
+        assert_eq!(listing["totalResults"], 1);
+        app
+    }
+
+    async fn clients_never_see_each_others_listings(app: TestApp) -> TestApp {
+        let (_, other_key) = app.other_client("listing-neighbour").await;
+        let same = "/companies?page=1&pageSize=10";
+        let as_other = |app: &TestApp| {
+            let request = app.request_as(&other_key, reqwest::Method::GET, same);
+            async move { common::read(request.send().await.unwrap()).await.1 }
+        };
+        app.create_company("Mine").await;
+        // Both clients list with identical parameters, twice, in turn.
+        for _ in 0..2 {
+            assert_eq!(names_in(&app.get(same).await.1), ["Mine"]);
+            let theirs = as_other(&app).await;
+            assert!(names_in(&theirs).is_empty(), "{theirs}");
+            assert_eq!(theirs["totalResults"], 0);
+        }
+        let (status, _) = app
+            .request_as(&other_key, reqwest::Method::POST, "/companies")
+            .json(&json!({"name": "Theirs"}))
+            .send()
+            .await
+            .map(|response| response.status().as_u16())
+            .map(|status| (status, ()))
+            .unwrap();
+        assert_eq!(status, 200);
+        for _ in 0..2 {
+            assert_eq!(names_in(&as_other(&app).await), ["Theirs"]);
+            assert_eq!(names_in(&app.get(same).await.1), ["Mine"]);
+        }
+        if db(&app) == Db::Sqlite {
+            let stats = app.store.listing_cache_stats().unwrap();
+            assert!(stats.hits >= 2, "{stats:?}");
+            assert!(stats.entries >= 2, "one listing per client: {stats:?}");
+        }
+        app
+    }
+
+    /// Text that needs every kind of JSON escaping, and some that needs none.
+    fn awkward(db: Db) -> String {
+        let mut text: String = (1u8..0x20).map(char::from).collect();
+        text.push_str("\"\\/ <>&' é ß 中文 😀 \u{7f} \u{2028}\u{2029} \u{fffd}");
+        if db == Db::Sqlite {
+            // PostgreSQL text cannot hold NUL.
+            text.push('\0');
+        }
+        text
+    }
+
+    /// Every listing body is exactly what serialising the store's records through the API's DTOs gives.
+    async fn listings_are_byte_for_byte_the_serialised_records(app: TestApp) -> TestApp {
+        let text = awkward(db(&app));
+        for i in 0..4 {
+            let (status, body) = app
+                .post(
+                    "/companies",
+                    json!({
+                        "name": format!("Company {i} - O'Brien & Co."),
+                        "description": if i % 2 == 0 { Value::from(text.clone()) } else { Value::Null },
+                        "tags": if i == 3 { json!({}) } else { json!({"region": "uk", "k\"ey": text.chars().take(100).collect::<String>(), "é": "ü"}) },
+                    }),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let company = body["id"].as_str().unwrap().to_owned();
+            for platform in ["mqjo", "bnks"].iter().take(i % 3) {
+                let connection = app.create_connection(&company, platform).await;
+                let (company, connection): (CompanyId, ConnectionId) = (
+                    company.parse().unwrap(),
+                    connection["id"].as_str().unwrap().parse().unwrap(),
+                );
+                app.store
+                    .apply_connection_event(
+                        app.client,
+                        company,
+                        connection,
+                        &ConnectionEvent::AuthorizationFailed {
+                            reason: text.clone(),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                if *platform == "bnks" {
+                    app.store
+                        .apply_connection_event(
+                            app.client,
+                            company,
+                            connection,
+                            &ConnectionEvent::AuthorizationCompleted,
+                        )
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        // Paging, then query, orderBy and tags.
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let cases: [Case; 8] = [
+            ("", None, None, None),
+            ("page=1&pageSize=2", None, None, None),
+            ("page=2&pageSize=2", None, None, None),
+            ("page=3&pageSize=3", None, None, None),
+            ("page=1&pageSize=100", None, Some("-name"), None),
+            ("pageSize=3", Some("name~Company"), Some("created"), None),
+            ("", None, None, Some("region=uk")),
+            ("", Some("dataConnections.status=Linked"), None, None),
+        ];
+        for (paging, query, order_by, tags) in cases {
+            let mut url = format!("/companies?{paging}");
+            for (name, value) in [("query", query), ("orderBy", order_by), ("tags", tags)] {
+                if let Some(value) = value {
+                    url.push_str(&format!("&{name}={}", encode(value)));
+                }
+            }
+            let response = app
+                .request(reqwest::Method::GET, &url)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/json",
+                "{url}"
+            );
+            let body = response.bytes().await.unwrap();
+
+            let number = |name: &str| {
+                paging
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+                    .map(|value| value.parse::<i64>().unwrap())
+            };
+            let request = PageRequest::new(number("page"), number("pageSize")).unwrap();
+            let filter = CompanyFilter {
+                query: query.map(|q| parse_query(q).unwrap()),
+                tags: tags.map(|t| parse_query(t).unwrap()),
+                order: order_by.map(|o| parse_order_by(o).unwrap()),
+            };
+            let page = app
+                .store
+                .list_companies(app.client, request, &filter)
+                .await
+                .unwrap();
+            let extra: Vec<(&str, &str)> =
+                [("query", query), ("orderBy", order_by), ("tags", tags)]
+                    .into_iter()
+                    .filter_map(|(name, value)| value.map(|v| (name, v)))
+                    .collect();
+            let expected = serde_json::to_vec(&Companies::new(
+                page.items
+                    .iter()
+                    .map(|c| Company::from_record(c, &app.base))
+                    .collect(),
+                "/companies",
+                &extra,
+                page.request,
+                page.total,
+            ))
+            .unwrap();
+            assert!(
+                body.as_ref() == expected.as_slice(),
+                "{url}:\n  listed:   {}\n  expected: {}",
+                String::from_utf8_lossy(&body),
+                String::from_utf8_lossy(&expected)
+            );
+        }
+        app
+    }
+
+    async fn cache_control_asks_for_a_fresh_listing(app: TestApp) -> TestApp {
+        app.create_company("Fresh").await;
+        let path = "/companies?pageSize=5";
+        let (_, plain) = app.get(path).await;
+        for directive in ["no-cache", "no-store", "max-age=0, No-Cache"] {
+            let before = app.store.listing_cache_stats();
+            let response = app
+                .request(reqwest::Method::GET, path)
+                .header("Cache-Control", directive)
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = common::read(response).await;
+            assert_eq!(status, 200);
+            assert_eq!(body, plain, "{directive}");
+            assert_eq!(
+                app.store.listing_cache_stats().map(|stats| stats.hits),
+                before.map(|stats| stats.hits),
+                "{directive} must not be answered from the cache"
+            );
+        }
+        app
+    }
+}

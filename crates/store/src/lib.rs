@@ -23,8 +23,9 @@ mod quota;
 mod records;
 mod webhooks;
 
+pub use cache::ListingCacheStats;
 pub use clients::{hash_api_key, ApiKeyRecord, NewApiKey, MAX_API_KEYS_PER_CLIENT};
-pub use companies::{CompanyChanges, CompanyFilter, NewCompany};
+pub use companies::{CompanyChanges, CompanyFilter, CompanyPageJson, NewCompany};
 pub use connections::{ChangeDetails, ConnectionListing, NewConnection};
 pub use credentials::{SealedCredentials, SealedRow, SealedTable, StoredCredentials};
 pub use database::{Backend, Store};

@@ -1,10 +1,18 @@
 //! `/companies`: list, create, get, replace, update and delete.
 
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::StatusCode;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use linkwell_domain::company::{CompanyDescription, CompanyName, Tags};
 use linkwell_domain::ids::CompanyId;
-use linkwell_store::{CompanyChanges, CompanyFilter, NewCompany, StoreError};
+use linkwell_domain::paging::PageRequest;
+use linkwell_store::{CompanyChanges, CompanyFilter, CompanyPageJson, NewCompany, StoreError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -82,8 +90,22 @@ pub async fn list_companies(
     State(state): State<AppState>,
     Client(client): Client,
     OriginalUri(uri): OriginalUri,
+    freshness: Freshness,
     Query(params): Query<CompanyListParams>,
-) -> ApiResult<axum::Json<Companies>> {
+) -> ApiResult<Response> {
+    // With the store's read cache (SQLite, this process the only writer), a listing is rendered once per
+    // generation of the data: any committed change to companies or connections makes every stored listing
+    // stale. The key holds everything the body depends on besides the client and the data.
+    let cache = state.store.listing_cache_generation().zip(listing_key(
+        &params,
+        uri.path(),
+        &state.public_url,
+    ));
+    if let (Some((_, key)), Freshness::Any) = (&cache, freshness) {
+        if let Some(body) = state.store.cached_listing(client, key) {
+            return Ok(json_response(Bytes::from_owner(body)));
+        }
+    }
     let list = params.list();
     let listing = list.parse()?;
     let filter = CompanyFilter {
@@ -93,19 +115,104 @@ pub async fn list_companies(
     };
     let page = state
         .store
-        .list_companies(client, listing.page, &filter)
+        .list_companies_json(client, listing.page, &filter, &state.public_url)
         .await?;
     let extra = extra_params(&list, &[("tags", params.tags.as_deref())]);
-    Ok(axum::Json(Companies::new(
-        page.items
-            .iter()
-            .map(|c| Company::from_record(c, &state.public_url))
-            .collect(),
-        uri.path(),
-        &extra,
+    let body = render_listing(page, uri.path(), &extra)?;
+    match cache {
+        Some((generation, key)) if freshness != Freshness::NoStore => {
+            let body: Arc<[u8]> = body.into();
+            state
+                .store
+                .remember_listing(generation, client, key, Arc::clone(&body));
+            Ok(json_response(Bytes::from_owner(body)))
+        }
+        _ => Ok(json_response(Bytes::from(body))),
+    }
+}
+
+/// What the request's `Cache-Control` allows of the listing cache: `no-cache` asks for a fresh rendering
+/// (which is then stored as any other), `no-store` for one that is neither read from nor kept in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Any,
+    NoCache,
+    NoStore,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Freshness {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut freshness = Self::Any;
+        for value in parts.headers.get_all(CACHE_CONTROL) {
+            let Ok(value) = value.to_str() else { continue };
+            for directive in value.split(',').map(str::trim) {
+                if directive.eq_ignore_ascii_case("no-store") {
+                    return Ok(Self::NoStore);
+                }
+                if directive.eq_ignore_ascii_case("no-cache") {
+                    freshness = Self::NoCache;
+                }
+            }
+        }
+        Ok(freshness)
+    }
+}
+
+/// The listing cache's key for these parameters: the page and page size as parsed (so `page=01` is `page=1`),
+/// then `query`, `orderBy` and `tags` as given (they are echoed in `_links`), absent when blank as the listing
+/// treats them, each prefixed with its length so no two parameter sets share a key; then the path and public
+/// URL the links are made of. None when the paging parameters do not parse: such a request is answered
+/// with an error, never cached.
+fn listing_key(params: &CompanyListParams, path: &str, public_url: &str) -> Option<String> {
+    let number = |value: &Option<String>| match value {
+        None => Some(None),
+        Some(text) => text.trim().parse::<i64>().ok().map(Some),
+    };
+    let page = PageRequest::new(number(&params.page)?, number(&params.page_size)?).ok()?;
+    let mut key = String::with_capacity(64 + path.len() + public_url.len());
+    let _ = write!(key, "{} {} ", page.page(), page.page_size());
+    for value in [&params.query, &params.order_by, &params.tags] {
+        match value.as_deref().filter(|text| !text.trim().is_empty()) {
+            None => key.push_str("- "),
+            Some(text) => {
+                let _ = write!(key, "{}:{text} ", text.len());
+            }
+        }
+    }
+    let _ = write!(key, "{}:{path} {public_url}", path.len());
+    Some(key)
+}
+
+/// The paging envelope around a page the database rendered: `{"results":` the page's array, then the same
+/// fields, in the same order, as [`Companies`] serialises.
+fn render_listing(page: CompanyPageJson, path: &str, extra: &[(&str, &str)]) -> ApiResult<Vec<u8>> {
+    const EMPTY: &[u8] = br#"{"results":[]"#;
+    let envelope = serde_json::to_vec(&Companies::new(
+        Vec::new(),
+        path,
+        extra,
         page.request,
         page.total,
-    )))
+    ))
+    .map_err(|error| ApiError::Internal(format!("listing envelope: {error}")))?;
+    let rest = envelope
+        .strip_prefix(EMPTY)
+        .ok_or_else(|| ApiError::Internal("listing envelope does not start with results".into()))?;
+    let mut body = Vec::with_capacity(EMPTY.len() + page.results.len() + rest.len());
+    body.extend_from_slice(br#"{"results":"#);
+    body.extend_from_slice(page.results.as_bytes());
+    body.extend_from_slice(rest);
+    Ok(body)
+}
+
+fn json_response(body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// The list parameters other than paging, to carry into `_links`.
