@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::flow::{absolute, hidden_fields, location};
+use common::flow::{absolute, hidden_fields, location, query_value};
 use common::TestApp;
 use serde_json::{json, Value};
 
@@ -120,16 +120,6 @@ fn replace_query_value(url: &str, name: &str, value: &str) -> String {
         })
         .collect();
     format!("{base}?{}", query.join("&"))
-}
-
-fn query_value(url: &str, name: &str) -> String {
-    url.split_once('?')
-        .unwrap()
-        .1
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
-        .unwrap()
-        .to_owned()
 }
 
 async fn assert_refused(app: &TestApp, response: reqwest::Response, says: &str) {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use common::flow::location;
+use common::flow::{location, query_value};
 use common::{Db, TestApp};
 use serde_json::json;
 
@@ -23,16 +23,6 @@ impl Write for Captured {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn query_value(url: &str, name: &str) -> String {
-    url.split_once('?')
-        .unwrap()
-        .1
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

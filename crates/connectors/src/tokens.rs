@@ -73,6 +73,16 @@ pub struct ConnectionRef {
     pub connection: ConnectionId,
 }
 
+impl ConnectionRef {
+    pub fn new(client: ClientId, company: CompanyId, connection: ConnectionId) -> Self {
+        Self {
+            client,
+            company,
+            connection,
+        }
+    }
+}
+
 /// Hands out access tokens and keeps them fresh.
 #[derive(Clone)]
 pub struct TokenManager {

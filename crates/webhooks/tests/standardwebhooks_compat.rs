@@ -7,17 +7,18 @@
 //! without them the test fails, it never skips. `LINKWELL_WEBHOOKS_PYTHON` names another interpreter than
 //! `python3`.
 
-use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use linkwell_webhooks::{sign, signature_header, SigningSecret};
 
+#[path = "../../../tests/support/python_venv.rs"]
+mod python_venv;
+
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
-const HASH_FILE: &str = ".requirements-hash";
 
 /// Exit codes of the script.
 const VERIFIED: i32 = 0;
@@ -27,7 +28,11 @@ const REJECTED: i32 = 1;
 fn standardwebhooks_python_package_verifies_our_signatures() {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let started = Instant::now();
-    let python = ensure_venv(&tests.join("requirements.txt"));
+    let python = python_venv::ensure_venv(
+        "webhooks-venv",
+        "LINKWELL_WEBHOOKS_PYTHON",
+        &tests.join("requirements.txt"),
+    );
     eprintln!("venv ready in {:?}", started.elapsed());
     let script = tests.join("standardwebhooks_check.py");
 
@@ -164,84 +169,4 @@ fn expect(output: Output, code: i32, case: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
     );
-}
-
-/// Makes sure the virtualenv matches the requirements and the interpreter; returns its Python.
-fn ensure_venv(requirements: &Path) -> PathBuf {
-    let base_python =
-        std::env::var("LINKWELL_WEBHOOKS_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let version = match Command::new(&base_python).arg("--version").output() {
-        Ok(output) if output.status.success() => output,
-        Ok(output) => panic!("`{base_python} --version` failed: {}", describe(&output)),
-        Err(error) => panic!(
-            "the standardwebhooks check needs Python 3 (`{base_python}`), which cannot run: {error}"
-        ),
-    };
-    let mut fingerprint = fs::read(requirements)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", requirements.display()));
-    fingerprint.extend_from_slice(&version.stdout);
-    fingerprint.extend_from_slice(&version.stderr);
-    let hash = format!("{:016x}", fnv1a(&fingerprint));
-
-    // CARGO_TARGET_TMPDIR is `<target>/tmp`, wherever CARGO_TARGET_DIR puts the target directory.
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let target = tmp.parent().unwrap_or(tmp);
-    let venv = target.join("webhooks-venv");
-    let python = venv.join("bin/python");
-
-    // Held until this function returns: another test process waits here instead of building the same venv.
-    let lock =
-        File::create(target.join("webhooks-venv.lock")).expect("cannot create the venv lock file");
-    lock.lock().expect("cannot lock the venv lock file");
-
-    let current = fs::read_to_string(venv.join(HASH_FILE)).unwrap_or_default();
-    if current.trim() == hash && python.exists() {
-        return python;
-    }
-    if venv.exists() {
-        fs::remove_dir_all(&venv).expect("cannot remove the stale webhooks venv");
-    }
-    eprintln!("creating the webhooks venv {} ...", venv.display());
-    let created = Command::new(&base_python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run `{base_python} -m venv`: {error}"));
-    assert!(
-        created.status.success(),
-        "`{base_python} -m venv {}` failed (is the venv module installed?): {}",
-        venv.display(),
-        describe(&created)
-    );
-    let pip = venv.join("bin/pip");
-    let installed = Command::new(&pip)
-        .args(["install", "-q", "--disable-pip-version-check", "-r"])
-        .arg(requirements)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}", pip.display()));
-    assert!(
-        installed.status.success(),
-        "pip could not install {} (is PyPI reachable?): {}",
-        requirements.display(),
-        describe(&installed)
-    );
-    // Written last, so an interrupted build is never taken for a finished one.
-    fs::write(venv.join(HASH_FILE), &hash).expect("cannot record the venv's requirements hash");
-    python
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// FNV-1a, 64 bits: a hash that stays the same across Rust versions, unlike `DefaultHasher`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

@@ -185,11 +185,7 @@ pub async fn unlink_connection(
     }
     let revocation = state
         .tokens()
-        .revocation(ConnectionRef {
-            client,
-            company,
-            connection,
-        })
+        .revocation(ConnectionRef::new(client, company, connection))
         .await;
     let record = state
         .store
@@ -232,11 +228,7 @@ pub async fn delete_connection(
     let (company, connection) = ids(&company, &connection)?;
     let revocation = state
         .tokens()
-        .revocation(ConnectionRef {
-            client,
-            company,
-            connection,
-        })
+        .revocation(ConnectionRef::new(client, company, connection))
         .await;
     state
         .store
@@ -368,11 +360,7 @@ pub async fn update_authorization(
 ) -> ApiResult<axum::Json<Connection>> {
     let (company, connection) = ids(&company, &connection)?;
     let tokens = imported_tokens(&body)?;
-    let at = ConnectionRef {
-        client,
-        company,
-        connection,
-    };
+    let at = ConnectionRef::new(client, company, connection);
     let record = state
         .tokens()
         .import_tokens(at, tokens)

@@ -44,6 +44,17 @@ pub fn hidden_fields(html: &str) -> HashMap<String, String> {
     fields
 }
 
+/// The value of query parameter `name` in `url`, as it appears there.
+pub fn query_value(url: &str, name: &str) -> String {
+    url.split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .unwrap()
+        .to_owned()
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()
