@@ -3,6 +3,7 @@
 //! pages ([`link`]), access tokens kept sealed and fresh ([`tokens`]), the HTTP side of OAuth2 ([`oauth`]), and
 //! the encryption keys with their rotation ([`keys`]).
 
+pub mod data;
 pub mod keys;
 pub mod link;
 pub mod oauth;

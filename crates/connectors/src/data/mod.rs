@@ -1,0 +1,133 @@
+//! Reading and writing a connection's data at its platform: the [`Connector`] trait every platform implements,
+//! and the standard data model the records are mapped into (Codat's accounting, banking and commerce schemas).
+//!
+//! A connector fetches one data type a page at a time, oldest change first, so a pull can stop after any page
+//! and resume from the page's cursor; with `modified_since` it fetches only what changed after that instant,
+//! deletions included. Pushes map a record in the standard model into the platform's shape, and answer the
+//! record as the platform stored it, mapped back.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::tokens::ConnectionRef;
+
+/// One record as the platform holds it, mapped into the standard model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The platform's id of the record (the standard model's `id`).
+    pub id: String,
+    /// When the platform last changed the record, RFC 3339 UTC with milliseconds.
+    pub source_modified: String,
+    /// Deleted at the platform: `body` is `None`.
+    pub deleted: bool,
+    /// The record in the standard model (Codat's schema for its data type), without `modifiedDate` and
+    /// `metadata`, which linkwell sets when it stores the record.
+    pub body: Option<Value>,
+}
+
+/// One page of a data type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedPage {
+    pub records: Vec<SourceRecord>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A field of a pushed record that is not acceptable, named by its path in the standard model
+/// (`lineItems[0].itemRef.id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// What a push asks the platform to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushKind {
+    Create,
+    Update { id: String },
+    Delete { id: String },
+}
+
+/// Why a connector call did not work, sorted by what the caller does about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectorError {
+    /// The platform refused the connection's access for good: the connection must be linked again.
+    Refused(String),
+    /// Worth trying again later (timeouts, 5xx, 429), after `retry_after` when the platform said so.
+    Transient {
+        reason: String,
+        retry_after: Option<std::time::Duration>,
+        rate_limited: bool,
+    },
+    /// The platform does not offer this data type or operation.
+    NotSupported(String),
+    /// The record is not acceptable; nothing was changed at the platform.
+    Invalid(Vec<FieldError>),
+    /// The platform refused the change as it stands (e.g. a paid invoice cannot be changed).
+    Conflict(String),
+    /// The record to update or delete does not exist at the platform.
+    NotFound(String),
+    /// Anything else the platform answered that linkwell cannot use.
+    Failed(String),
+}
+
+impl std::fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectorError::Refused(reason) => write!(f, "the platform refused access: {reason}"),
+            ConnectorError::Transient { reason, .. } => {
+                write!(f, "the platform is not available right now: {reason}")
+            }
+            ConnectorError::NotSupported(what) => write!(f, "not supported by the platform: {what}"),
+            ConnectorError::Invalid(fields) => {
+                let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                write!(f, "invalid record: {}", names.join(", "))
+            }
+            ConnectorError::Conflict(reason) => write!(f, "the platform refused the change: {reason}"),
+            ConnectorError::NotFound(reason) => write!(f, "not found at the platform: {reason}"),
+            ConnectorError::Failed(reason) => write!(f, "{reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectorError {}
+
+/// A platform's data API, seen through the standard model. Data types are Codat's names (`invoices`,
+/// `chartOfAccounts`, `banking-transactions`, `commerce-companyInfo`...).
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The data types this platform can be read for.
+    fn readable(&self) -> &'static [&'static str];
+
+    /// The data types this platform accepts pushes for, and which kinds of push each.
+    fn supports_push(&self, data_type: &str, kind: &PushKind) -> bool;
+
+    /// One page of `data_type`, starting at `cursor` (the first page when `None`); with `modified_since`
+    /// (RFC 3339) only records changed strictly after it, including the deleted ones.
+    async fn fetch_page(
+        &self,
+        at: ConnectionRef,
+        data_type: &str,
+        cursor: Option<&str>,
+        modified_since: Option<&str>,
+        page_size: u32,
+    ) -> Result<FetchedPage, ConnectorError>;
+
+    /// Checks a record in the standard model for a push without calling the platform: every unacceptable
+    /// field, or nothing.
+    fn validate(&self, data_type: &str, kind: &PushKind, record: &Value) -> Vec<FieldError>;
+
+    /// Applies a push at the platform. Answers the record as the platform now holds it, in the standard model
+    /// (`None` for a delete).
+    async fn push(
+        &self,
+        at: ConnectionRef,
+        data_type: &str,
+        kind: &PushKind,
+        record: &Value,
+    ) -> Result<Option<SourceRecord>, ConnectorError>;
+
+    /// The push options of a data type: Codat's `PushOption` document describing each field.
+    fn push_options(&self, data_type: &str) -> Option<Value>;
+}
