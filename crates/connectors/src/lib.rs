@@ -4,6 +4,7 @@
 //! the encryption keys with their rotation ([`keys`]).
 
 pub mod data;
+pub mod jobs;
 pub mod keys;
 pub mod link;
 pub mod oauth;

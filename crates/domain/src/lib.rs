@@ -9,4 +9,5 @@ pub mod ids;
 pub mod integration;
 pub mod paging;
 pub mod query;
+pub mod sync;
 pub mod time;

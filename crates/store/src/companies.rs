@@ -174,6 +174,7 @@ pub(crate) fn bind_params<'q>(
         query = match param {
             SqlParam::Text(value) => query.bind(value),
             SqlParam::Integer(value) => query.bind(value),
+            SqlParam::Real(value) => query.bind(value),
         };
     }
     query

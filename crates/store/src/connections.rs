@@ -435,6 +435,16 @@ impl Store {
                 )
                 .await?;
             }
+            if kind == Some(ConnectionEventKind::Connected) {
+                self.queue_first_link_pulls(
+                    &mut tx,
+                    client,
+                    company,
+                    connection,
+                    &current.platform_key,
+                )
+                .await?;
+            }
             if becomes_linked {
                 if let Some(credentials) = &details.credentials {
                     crate::credentials::upsert_credentials(&mut tx, connection, credentials, now)
@@ -447,6 +457,9 @@ impl Store {
                     .await?;
             }
             self.commit(tx).await?;
+            if kind == Some(ConnectionEventKind::Connected) {
+                self.announce_work();
+            }
             return Ok(ConnectionRecord {
                 status: change.to,
                 errors,

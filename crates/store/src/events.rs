@@ -25,6 +25,19 @@ pub enum DomainEvent<'a> {
         company: &'a CompanyRecord,
         connection: &'a ConnectionRecord,
     },
+    /// Every pull of a batch (one request, one link, one scheduled sync) has finished; `initial` for the
+    /// batch queued when a connection was first linked.
+    ReadCompleted {
+        company: &'a CompanyRecord,
+        initial: bool,
+        modified_from: Option<&'a str>,
+        data_types: &'a [ReadSummary],
+    },
+    /// A push operation finished (`Success`, `Failed` or `TimedOut`).
+    Write {
+        company: &'a CompanyRecord,
+        push: &'a crate::push::PushRecord,
+    },
     /// The client used the last request of its daily quota (`reached`), or a new day gave it back.
     RateLimit {
         reached: bool,
@@ -33,6 +46,15 @@ pub enum DomainEvent<'a> {
         /// When the current quota is renewed.
         expiry: Timestamp,
     },
+}
+
+/// One pull of a finished batch, for read.completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub connection_id: String,
+    pub data_type: String,
+    pub status: String,
+    pub records_modified: bool,
 }
 
 /// Codat's connection event types.
@@ -51,8 +73,24 @@ pub enum ConnectionEventKind {
 }
 
 impl<'a> DomainEvent<'a> {
-    pub fn event_type(&self) -> &'static str {
+    pub fn event_type(&self) -> String {
         match self {
+            DomainEvent::ReadCompleted { initial: true, .. } => "read.completed.initial".to_owned(),
+            DomainEvent::ReadCompleted { .. } => "read.completed".to_owned(),
+            DomainEvent::Write { push, .. } => {
+                if push.status == "Success" {
+                    format!("{}.write.successful", push.data_type)
+                } else {
+                    format!("{}.write.unsuccessful", push.data_type)
+                }
+            }
+            _ => self.fixed_event_type().to_owned(),
+        }
+    }
+
+    fn fixed_event_type(&self) -> &'static str {
+        match self {
+            DomainEvent::ReadCompleted { .. } | DomainEvent::Write { .. } => "",
             DomainEvent::CompanyCreated(_) => "company.created",
             DomainEvent::CompanyDeleted(_) => "company.deleted",
             DomainEvent::Connection { kind, .. } => match kind {
@@ -74,7 +112,9 @@ impl<'a> DomainEvent<'a> {
             DomainEvent::CompanyCreated(company) | DomainEvent::CompanyDeleted(company) => {
                 Some(company)
             }
-            DomainEvent::Connection { company, .. } => Some(company),
+            DomainEvent::Connection { company, .. }
+            | DomainEvent::ReadCompleted { company, .. }
+            | DomainEvent::Write { company, .. } => Some(company),
             DomainEvent::RateLimit { .. } => None,
         }
     }
@@ -82,6 +122,7 @@ impl<'a> DomainEvent<'a> {
     pub fn connection_id(&self) -> Option<ConnectionId> {
         match self {
             DomainEvent::Connection { connection, .. } => Some(connection.id),
+            DomainEvent::Write { push, .. } => Some(push.connection_id),
             _ => None,
         }
     }
@@ -171,7 +212,7 @@ impl Store {
         )
         .bind(id)
         .bind(client.to_string())
-        .bind(event_type)
+        .bind(event_type.clone())
         .bind(company.map(|company| company.id.to_string()))
         .bind(connection.clone())
         .bind(now.to_storage())
@@ -195,7 +236,7 @@ impl Store {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;
             if !event_types
                 .iter()
-                .any(|subscribed| subscribed == event_type)
+                .any(|subscribed| *subscribed == event_type)
             {
                 continue;
             }
@@ -252,6 +293,17 @@ impl Store {
     pub async fn deliveries_committed(&self) {
         self.events.wake.notified().await;
     }
+
+    /// Wakes this process's data workers: a pull or push was queued.
+    pub(crate) fn announce_work(&self) {
+        self.events.work.notify_waiters();
+        self.events.work.notify_one();
+    }
+
+    /// Resolves when this process queues a pull or push (other processes' work is found by polling).
+    pub async fn work_queued(&self) {
+        self.events.work.notified().await;
+    }
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
@@ -264,6 +316,10 @@ pub struct EventHub {
     pub(crate) renderer: std::sync::OnceLock<Arc<dyn EventRenderer>>,
     pub(crate) pending: std::sync::atomic::AtomicBool,
     pub(crate) wake: tokio::sync::Notify,
+    pub(crate) work: tokio::sync::Notify,
+    /// The data types each platform can be pulled for, by platform key: linking a connection queues the ones
+    /// its sync settings fetch on first link.
+    pub(crate) readable: std::sync::OnceLock<Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>>,
 }
 
 impl std::fmt::Debug for EventHub {

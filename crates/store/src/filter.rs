@@ -63,6 +63,7 @@ pub struct FieldMap {
 pub enum SqlParam {
     Text(String),
     Integer(i64),
+    Real(f64),
 }
 
 /// A boolean SQL condition and the parameters its placeholders refer to, in placeholder order.
@@ -413,7 +414,7 @@ fn literal(kind: FieldKind, name: &str, op: Op, value: &str) -> Result<SqlParam,
 }
 
 /// Makes `%`, `_` and the escape character itself match literally in a `LIKE ... ESCAPE '\'` pattern.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

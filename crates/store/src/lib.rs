@@ -13,14 +13,18 @@ mod clients;
 mod companies;
 mod connections;
 mod credentials;
+mod data;
+mod data_filter;
 mod database;
 mod error;
 mod events;
 pub mod filter;
 mod idempotency;
 mod linking;
+mod push;
 mod quota;
 mod records;
+mod sync_settings;
 mod webhooks;
 
 pub use cache::ListingCacheStats;
@@ -28,14 +32,20 @@ pub use clients::{hash_api_key, ApiKeyRecord, NewApiKey, MAX_API_KEYS_PER_CLIENT
 pub use companies::{CompanyChanges, CompanyFilter, CompanyPageJson, NewCompany};
 pub use connections::{ChangeDetails, ConnectionListing, NewConnection};
 pub use credentials::{SealedCredentials, SealedRow, SealedTable, StoredCredentials};
+pub use data::{
+    pull_status, ClaimedPull, DataStatusRecord, LeaseLost, LinkedConnection, PullRecord, PulledRecord,
+    QueueOutcome, RecordListing, RecordsError, PULL_FIELDS,
+};
 pub use database::{Backend, Store};
 pub use error::StoreError;
 pub use events::{
-    is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, EVENT_TYPES,
+    is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, ReadSummary, EVENT_TYPES,
 };
 pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
 pub use linking::{AttemptUse, LinkAttempt, NewLinkAttempt, ProfileRecord};
+pub use push::{ClaimedPush, NewPush, PushOutcome, PushRecord, PUSH_FIELDS, PUSH_STATUSES};
 pub use quota::{quota_day, QuotaUse};
+pub use sync_settings::StoredSyncSettings;
 pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
 pub use webhooks::{
     AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy,

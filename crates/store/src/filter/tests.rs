@@ -426,6 +426,7 @@ mod sqlite {
             statement = match param {
                 SqlParam::Text(value) => statement.bind(value),
                 SqlParam::Integer(value) => statement.bind(value),
+                SqlParam::Real(value) => statement.bind(value),
             };
         }
         let rows: Vec<AnyRow> = statement.fetch_all(pool).await?;

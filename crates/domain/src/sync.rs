@@ -1,0 +1,213 @@
+//! Sync settings: which data types are pulled when a connection is first linked, how often each is pulled
+//! again, and in what order. A client sets them for all its companies (`/profile/syncSettings`) and may set
+//! them per company; a setting the client marked `isLocked` cannot be changed by a company's settings.
+
+use serde::{Deserialize, Serialize};
+
+/// The data types linkwell pulls, as Codat names them, and where each is read
+/// (`/companies/{c}/data/{path}`, or under a connection when `connection_scoped`).
+pub struct PullableType {
+    pub data_type: &'static str,
+    pub path: &'static str,
+    pub connection_scoped: bool,
+}
+
+const fn company(data_type: &'static str, path: &'static str) -> PullableType {
+    PullableType {
+        data_type,
+        path,
+        connection_scoped: false,
+    }
+}
+
+const fn connection(data_type: &'static str, path: &'static str) -> PullableType {
+    PullableType {
+        data_type,
+        path,
+        connection_scoped: true,
+    }
+}
+
+pub const PULLABLE_TYPES: &[PullableType] = &[
+    company("chartOfAccounts", "accounts"),
+    company("bills", "bills"),
+    company("billPayments", "billPayments"),
+    company("creditNotes", "creditNotes"),
+    company("customers", "customers"),
+    company("company", "info"),
+    company("invoices", "invoices"),
+    company("items", "items"),
+    company("journalEntries", "journalEntries"),
+    company("payments", "payments"),
+    company("suppliers", "suppliers"),
+    company("taxRates", "taxRates"),
+    connection("bankAccounts", "bankAccounts"),
+    connection("banking-accounts", "banking-accounts"),
+    connection("banking-accountBalances", "banking-accountBalances"),
+    connection("banking-transactions", "banking-transactions"),
+    connection("banking-transactionCategories", "banking-transactionCategories"),
+    connection("commerce-companyInfo", "commerce-info"),
+    connection("commerce-customers", "commerce-customers"),
+    connection("commerce-orders", "commerce-orders"),
+    connection("commerce-products", "commerce-products"),
+    connection("commerce-payments", "commerce-payments"),
+    connection("commerce-transactions", "commerce-transactions"),
+    connection("commerce-locations", "commerce-locations"),
+];
+
+pub fn pullable(data_type: &str) -> Option<&'static PullableType> {
+    PULLABLE_TYPES.iter().find(|t| t.data_type == data_type)
+}
+
+/// Codat's `SyncSetting`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSetting {
+    pub data_type: String,
+    pub fetch_on_first_link: bool,
+    /// Hours between pulls; 0 never pulls on a schedule.
+    pub sync_schedule: i64,
+    pub sync_order: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_from_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_from_window: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months_to_sync: Option<i64>,
+    #[serde(default)]
+    pub is_locked: bool,
+}
+
+/// Hours between scheduled pulls unless set otherwise.
+pub const DEFAULT_SYNC_SCHEDULE: i64 = 24;
+
+/// Every pullable type, fetched on first link and daily, in catalogue order.
+pub fn default_settings() -> Vec<SyncSetting> {
+    PULLABLE_TYPES
+        .iter()
+        .enumerate()
+        .map(|(order, t)| SyncSetting {
+            data_type: t.data_type.to_owned(),
+            fetch_on_first_link: true,
+            sync_schedule: DEFAULT_SYNC_SCHEDULE,
+            sync_order: order as i64,
+            sync_from_utc: None,
+            sync_from_window: None,
+            months_to_sync: None,
+            is_locked: false,
+        })
+        .collect()
+}
+
+/// Why settings were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub String);
+
+/// Checks settings a user sent: known data types, each once, a schedule of 0 hours or more.
+pub fn validate(settings: &[SyncSetting]) -> Result<(), SettingsError> {
+    let mut seen = std::collections::HashSet::new();
+    for setting in settings {
+        if !crate::integration::DATA_TYPES.contains(&setting.data_type.as_str()) {
+            return Err(SettingsError(format!(
+                "'{}' is not a data type",
+                setting.data_type
+            )));
+        }
+        if !seen.insert(setting.data_type.as_str()) {
+            return Err(SettingsError(format!(
+                "{} appears more than once",
+                setting.data_type
+            )));
+        }
+        if setting.sync_schedule < 0 {
+            return Err(SettingsError(format!(
+                "syncSchedule of {} must be 0 or more hours",
+                setting.data_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The settings in force: defaults, overlaid by the client's, overlaid by the company's except where the
+/// client locked a data type. Ordered by `syncOrder`, then data type.
+pub fn effective(client: Option<&[SyncSetting]>, company: Option<&[SyncSetting]>) -> Vec<SyncSetting> {
+    let mut settings = default_settings();
+    let overlay = |settings: &mut Vec<SyncSetting>, changes: &[SyncSetting], respect_locks: bool| {
+        for change in changes {
+            match settings.iter_mut().find(|s| s.data_type == change.data_type) {
+                Some(current) if respect_locks && current.is_locked => {}
+                Some(current) => {
+                    let locked = current.is_locked && respect_locks;
+                    *current = change.clone();
+                    current.is_locked |= locked;
+                }
+                None => settings.push(change.clone()),
+            }
+        }
+    };
+    if let Some(client) = client {
+        overlay(&mut settings, client, false);
+    }
+    if let Some(company) = company {
+        overlay(&mut settings, company, true);
+    }
+    settings.sort_by(|a, b| {
+        a.sync_order
+            .cmp(&b.sync_order)
+            .then_with(|| a.data_type.cmp(&b.data_type))
+    });
+    settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(data_type: &str, first: bool, hours: i64, locked: bool) -> SyncSetting {
+        SyncSetting {
+            data_type: data_type.to_owned(),
+            fetch_on_first_link: first,
+            sync_schedule: hours,
+            sync_order: 0,
+            sync_from_utc: None,
+            sync_from_window: None,
+            months_to_sync: None,
+            is_locked: locked,
+        }
+    }
+
+    #[test]
+    fn company_settings_override_the_clients_except_locked_ones() {
+        let client = [
+            setting("invoices", true, 12, true),
+            setting("customers", false, 6, false),
+        ];
+        let company = [
+            setting("invoices", false, 1, false),
+            setting("customers", true, 2, false),
+        ];
+        let settings = effective(Some(&client), Some(&company));
+        let invoices = settings.iter().find(|s| s.data_type == "invoices").unwrap();
+        assert_eq!((invoices.fetch_on_first_link, invoices.sync_schedule), (true, 12));
+        let customers = settings.iter().find(|s| s.data_type == "customers").unwrap();
+        assert_eq!((customers.fetch_on_first_link, customers.sync_schedule), (true, 2));
+        // Types nobody set keep the defaults.
+        let bills = settings.iter().find(|s| s.data_type == "bills").unwrap();
+        assert_eq!(bills.sync_schedule, DEFAULT_SYNC_SCHEDULE);
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        assert!(validate(&[setting("invoices", true, 24, false)]).is_ok());
+        let unknown = validate(&[setting("widgets", true, 24, false)]).unwrap_err();
+        assert!(unknown.0.contains("widgets"));
+        let twice = validate(&[
+            setting("invoices", true, 24, false),
+            setting("invoices", true, 2, false),
+        ])
+        .unwrap_err();
+        assert!(twice.0.contains("more than once"));
+        assert!(validate(&[setting("invoices", true, -1, false)]).is_err());
+    }
+}
