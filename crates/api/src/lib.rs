@@ -22,7 +22,7 @@ use axum::Router;
 
 pub use state::{AppState, Connectivity, BUILT_IN_CATALOGUE};
 
-use routes::{api_keys, companies, connections, integrations, link, profile, webhooks};
+use routes::{api_keys, companies, connections, data, integrations, link, profile, push, webhooks};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -63,6 +63,64 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/profile",
             get(profile::get_profile).put(profile::update_profile),
+        )
+        .route(
+            "/profile/syncSettings",
+            get(data::get_profile_sync_settings).post(data::update_profile_sync_settings),
+        )
+        .route(
+            "/companies/{companyId}/syncSettings",
+            get(data::get_company_sync_settings).post(data::set_company_sync_settings),
+        )
+        .route(
+            "/companies/{companyId}/data/all",
+            axum::routing::post(data::refresh_all),
+        )
+        .route(
+            "/companies/{companyId}/data/queue/{dataType}",
+            axum::routing::post(data::refresh_data_type),
+        )
+        .route(
+            "/companies/{companyId}/data/history",
+            get(data::list_pull_operations),
+        )
+        .route(
+            "/companies/{companyId}/data/history/{datasetId}",
+            get(data::get_pull_operation),
+        )
+        .route("/companies/{companyId}/dataStatus", get(data::data_status))
+        .route(
+            "/companies/{companyId}/data/{dataPath}",
+            get(data::company_data),
+        )
+        .route(
+            "/companies/{companyId}/data/{dataPath}/{recordId}",
+            get(data::company_data_record),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/data/{dataPath}",
+            get(data::connection_data),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/data/{dataPath}/{recordId}",
+            get(data::connection_data_record),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/push/{dataType}",
+            axum::routing::post(push::create_record.layer(idempotent())),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/push/{dataType}/{recordId}",
+            axum::routing::put(push::update_record).delete(push::delete_record),
+        )
+        .route(
+            "/companies/{companyId}/connections/{connectionId}/options/{dataType}",
+            get(push::push_options),
+        )
+        .route("/companies/{companyId}/push", get(push::list_push_operations))
+        .route(
+            "/companies/{companyId}/push/{pushOperationKey}",
+            get(push::get_push_operation),
         )
         .route("/integrations", get(integrations::list_integrations))
         .route(

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::error::{ErrorMessage, ErrorValidation, ErrorValidationItem};
 use crate::paging::{HalRef, Links};
-use crate::routes::{api_keys, companies, connections, integrations, profile, webhooks};
+use crate::routes::{api_keys, companies, connections, data, integrations, profile, push, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,25 @@ use crate::routes::{api_keys, companies, connections, integrations, profile, web
         webhooks::replay_webhook_delivery,
         webhooks::replay_failed_webhook_deliveries,
         webhooks::rotate_webhook_secret,
+        data::refresh_all,
+        data::refresh_data_type,
+        data::list_pull_operations,
+        data::get_pull_operation,
+        data::data_status,
+        data::get_profile_sync_settings,
+        data::update_profile_sync_settings,
+        data::get_company_sync_settings,
+        data::set_company_sync_settings,
+        data::company_data,
+        data::company_data_record,
+        data::connection_data,
+        data::connection_data_record,
+        push::create_record,
+        push::update_record,
+        push::delete_record,
+        push::push_options,
+        push::list_push_operations,
+        push::get_push_operation,
     ),
     components(schemas(
         ErrorMessage, ErrorValidation, ErrorValidationItem, HalRef, Links,
@@ -60,6 +79,8 @@ use crate::routes::{api_keys, companies, connections, integrations, profile, web
         webhooks::WebhookConsumerPrototype, webhooks::WebhookConsumerUpdate, webhooks::WebhookDelivery,
         webhooks::WebhookAttempt, webhooks::WebhookDeliveries, webhooks::ReplayedDelivery,
         webhooks::ReplayedDeliveries, webhooks::RotatedSecret,
+        data::PullOperation, data::PullOperations, data::DataStatus, data::SyncSettings,
+        push::PushOperation, push::PushOperations,
     )),
     modifiers(&Security),
     security(("auth_header" = [])),
@@ -68,6 +89,9 @@ use crate::routes::{api_keys, companies, connections, integrations, profile, web
         (name = "Connections", description = "A company's links to its platforms"),
         (name = "Integrations", description = "The platforms linkwell can connect to"),
         (name = "Settings", description = "API keys and the client's profile"),
+        (name = "Refresh data", description = "Pull operations: queueing pulls, their history and the data status"),
+        (name = "Data", description = "Pulled records in the standard accounting, banking and commerce model"),
+        (name = "Push data", description = "Writing records back to a connection's platform"),
         (name = "Webhooks", description = "Consumers of linkwell's events, their deliveries and signing secrets"),
     )
 )]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use linkwell_connectors::jobs::ConnectorSource;
 use linkwell_connectors::{Keys, LinkFlow, OAuthHttp, Platforms, TokenManager, TokenPolicy};
 use linkwell_domain::ids::ClientId;
 use linkwell_domain::integration::Catalogue;
@@ -27,6 +28,16 @@ pub struct Shared {
     pub webhooks: WebhookSettings,
     /// Requests each client may make per UTC day; None for no limit.
     pub daily_quota: Option<i64>,
+    /// The platforms' data APIs.
+    pub connectors: Arc<dyn ConnectorSource>,
+}
+
+/// Builds the connectors over the token manager the API uses.
+pub type ConnectorFactory = fn(TokenManager) -> Arc<dyn ConnectorSource>;
+
+/// The connectors of the built-in platforms.
+pub fn platform_connectors(tokens: TokenManager) -> Arc<dyn ConnectorSource> {
+    Arc::new(linkwell_connectors::data::Connectors::sandbox(tokens))
 }
 
 /// What the webhooks API checks consumer URLs against.
@@ -60,6 +71,7 @@ pub struct Connectivity {
     pub webhooks: WebhookSettings,
     /// `LINKWELL_DAILY_QUOTA`: requests each client may make per UTC day; None for no limit.
     pub daily_quota: Option<i64>,
+    pub connectors: ConnectorFactory,
 }
 
 impl Default for Connectivity {
@@ -72,6 +84,7 @@ impl Default for Connectivity {
             attempt_ttl: linkwell_connectors::link::ATTEMPT_TTL,
             webhooks: WebhookSettings::default(),
             daily_quota: None,
+            connectors: platform_connectors,
         }
     }
 }
@@ -98,6 +111,14 @@ impl AppState {
             OAuthHttp::new(),
             connectivity.policy,
         );
+        let connectors = (connectivity.connectors)(tokens.clone());
+        let readable = connectors.clone();
+        store.set_readable_data_types(Arc::new(move |platform: &str| {
+            readable
+                .connector(platform)
+                .map(|connector| connector.readable().iter().map(|t| (*t).to_owned()).collect())
+                .unwrap_or_default()
+        }));
         let link = LinkFlow::new(tokens, store.clone(), format!("{public_url}/link/callback"))
             .with_attempt_ttl(connectivity.attempt_ttl);
         Self(Arc::new(Shared {
@@ -108,6 +129,7 @@ impl AppState {
             link,
             webhooks: connectivity.webhooks,
             daily_quota: connectivity.daily_quota,
+            connectors,
         }))
     }
 

@@ -1,7 +1,9 @@
 pub mod api_keys;
 pub mod companies;
 pub mod connections;
+pub mod data;
 pub mod integrations;
 pub mod link;
 pub mod profile;
+pub mod push;
 pub mod webhooks;
