@@ -505,3 +505,9 @@ impl Scheduler {
         }
     }
 }
+
+impl ConnectorSource for crate::data::Connectors {
+    fn connector(&self, platform_key: &str) -> Option<Arc<dyn Connector>> {
+        self.get(platform_key)
+    }
+}

@@ -1,7 +1,8 @@
 #![forbid(unsafe_code)]
 //! How linkwell talks to platforms on a connection's behalf: OAuth2 authorization through the hosted Link
 //! pages ([`link`]), access tokens kept sealed and fresh ([`tokens`]), the HTTP side of OAuth2 ([`oauth`]), and
-//! the encryption keys with their rotation ([`keys`]).
+//! the encryption keys with their rotation ([`keys`]), and reading and writing a connection's data in the
+//! standard model ([`data`]).
 
 pub mod data;
 pub mod jobs;
@@ -10,6 +11,10 @@ pub mod link;
 pub mod oauth;
 pub mod tokens;
 
+pub use data::{
+    Connector, ConnectorError, Connectors, DataType, FetchedPage, FieldError, PushKind,
+    SandboxConnector, SandboxPlatform, SourceRecord,
+};
 pub use keys::{KeyError, KeySource, Keys, RotationReport};
 pub use link::{Completed, LinkFlow, Outcome, Rejection, StartRefusal, Started};
 pub use oauth::{OAuthHttp, OAuthPlatform, PlatformError, Platforms, TokenSet};

@@ -5,6 +5,25 @@
 //! and resume from the page's cursor; with `modified_since` it fetches only what changed after that instant,
 //! deletions included. Pushes map a record in the standard model into the platform's shape, and answer the
 //! record as the platform stored it, mapped back.
+//!
+//! The sandbox platforms' connector is [`SandboxConnector`]; [`Connectors`] says which connector serves which
+//! platform. Mappings are pure functions per platform family (`accounting`, `banking`, `commerce`), and pushes
+//! are described field by field (`push`), one description driving checks, platform bodies, error paths and
+//! the `PushOption` document.
+
+pub(crate) mod accounting;
+mod answers;
+pub(crate) mod banking;
+pub(crate) mod commerce;
+mod data_type;
+pub(crate) mod push;
+mod registry;
+mod sandbox;
+pub(crate) mod standard;
+
+pub use data_type::DataType;
+pub use registry::Connectors;
+pub use sandbox::{SandboxConnector, SandboxPlatform};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -79,12 +98,16 @@ impl std::fmt::Display for ConnectorError {
             ConnectorError::Transient { reason, .. } => {
                 write!(f, "the platform is not available right now: {reason}")
             }
-            ConnectorError::NotSupported(what) => write!(f, "not supported by the platform: {what}"),
+            ConnectorError::NotSupported(what) => {
+                write!(f, "not supported by the platform: {what}")
+            }
             ConnectorError::Invalid(fields) => {
                 let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
                 write!(f, "invalid record: {}", names.join(", "))
             }
-            ConnectorError::Conflict(reason) => write!(f, "the platform refused the change: {reason}"),
+            ConnectorError::Conflict(reason) => {
+                write!(f, "the platform refused the change: {reason}")
+            }
             ConnectorError::NotFound(reason) => write!(f, "not found at the platform: {reason}"),
             ConnectorError::Failed(reason) => write!(f, "{reason}"),
         }

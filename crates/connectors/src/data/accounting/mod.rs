@@ -1,0 +1,31 @@
+//! The accounting platform's records (`mqjo`) in Codat's accounting model, and back for pushes.
+
+pub(crate) mod contacts;
+pub(crate) mod documents;
+pub(crate) mod ledger;
+pub(crate) mod push;
+
+use serde_json::Value;
+
+use crate::data::DataType;
+
+/// A listed accounting record in the standard model; `None` for a data type that is not an accounting list
+/// (the company is mapped by [`ledger::company_info`]).
+pub(crate) fn to_standard(data_type: DataType, record: &Value) -> Option<Value> {
+    let mapped = match data_type {
+        DataType::ChartOfAccounts => ledger::account(record),
+        DataType::TaxRates => ledger::tax_rate(record),
+        DataType::Items => ledger::item(record),
+        DataType::BankAccounts => ledger::bank_account(record),
+        DataType::JournalEntries => ledger::journal_entry(record),
+        DataType::Customers => contacts::customer(record),
+        DataType::Suppliers => contacts::supplier(record),
+        DataType::Invoices => documents::invoice(record),
+        DataType::Bills => documents::bill(record),
+        DataType::CreditNotes => documents::credit_note(record),
+        DataType::Payments => documents::payment(record),
+        DataType::BillPayments => documents::bill_payment(record),
+        _ => return None,
+    };
+    Some(mapped)
+}
