@@ -26,6 +26,22 @@ const ACCOUNTING_LISTS: [(&str, &str); 12] = [
     ("taxRates", "tax-rates"),
 ];
 
+/// bnks's and aiwb's lists by data type, with the platform's resource name.
+const BANKING_LISTS: [(&str, &str); 4] = [
+    ("banking-accounts", "accounts"),
+    ("banking-accountBalances", "balances"),
+    ("banking-transactions", "transactions"),
+    ("banking-transactionCategories", "transaction-categories"),
+];
+const COMMERCE_LISTS: [(&str, &str); 6] = [
+    ("commerce-customers", "customers"),
+    ("commerce-locations", "locations"),
+    ("commerce-orders", "orders"),
+    ("commerce-payments", "payments"),
+    ("commerce-products", "products"),
+    ("commerce-transactions", "transactions"),
+];
+
 fn ids(records: &[SourceRecord]) -> Vec<&str> {
     records.iter().map(|record| record.id.as_str()).collect()
 }
@@ -65,56 +81,66 @@ async fn walking_every_page_of_invoices_gives_each_invoice_once() {
 #[tokio::test]
 async fn after_advance_modified_since_returns_exactly_the_changes() {
     let harness = Harness::start().await;
-    let at = harness.link("mqjo", "demo-small").await;
-    let connector = harness.connector("mqjo");
-    let since = harness.now();
-    let summary = harness.advance("mqjo", "demo-small", 30).await;
-    let changed = |kind: &str, resource: &str| -> BTreeSet<String> {
-        summary[kind][resource]
-            .as_array()
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut seen_deletion = false;
-    for (data_type, resource) in ACCOUNTING_LISTS {
-        let records = walk(connector.as_ref(), at, data_type, Some(&since), 4).await;
-        let deleted = changed("deleted", resource);
-        let mut expected = deleted.clone();
-        expected.extend(changed("created", resource));
-        expected.extend(changed("updated", resource));
-        let got: BTreeSet<String> = records.iter().map(|record| record.id.clone()).collect();
-        assert_eq!(got, expected, "{data_type}");
-        assert_eq!(got.len(), records.len(), "{data_type}: a record came twice");
-        for record in &records {
-            assert!(record.source_modified > since, "{record:?}");
-            if deleted.contains(&record.id) {
-                seen_deletion = true;
-                assert!(record.deleted, "{record:?}");
-                assert_eq!(record.body, None);
-            } else {
-                assert!(!record.deleted);
-                assert_eq!(
-                    record.body.as_ref().expect("a body")["id"],
-                    record.id.as_str()
-                );
+    let mut deletions = 0;
+    for (platform, lists, single) in [
+        ("mqjo", &ACCOUNTING_LISTS[..], "company"),
+        ("bnks", &BANKING_LISTS[..], ""),
+        ("aiwb", &COMMERCE_LISTS[..], "commerce-companyInfo"),
+    ] {
+        let at = harness.link(platform, "demo-small").await;
+        let connector = harness.connector(platform);
+        let since = harness.now();
+        let summary = harness.advance(platform, "demo-small", 30).await;
+        let changed = |kind: &str, resource: &str| -> BTreeSet<String> {
+            summary[kind][resource]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for (data_type, resource) in lists {
+            let records = walk(connector.as_ref(), at, data_type, Some(&since), 4).await;
+            let deleted = changed("deleted", resource);
+            let mut expected = deleted.clone();
+            expected.extend(changed("created", resource));
+            expected.extend(changed("updated", resource));
+            let got: BTreeSet<String> = records.iter().map(|record| record.id.clone()).collect();
+            assert_eq!(got, expected, "{platform} {data_type}");
+            assert_eq!(got.len(), records.len(), "{data_type}: a record came twice");
+            for record in &records {
+                assert!(record.source_modified > since, "{record:?}");
+                if deleted.contains(&record.id) {
+                    deletions += 1;
+                    assert!(record.deleted, "{record:?}");
+                    assert_eq!(record.body, None);
+                } else {
+                    assert!(!record.deleted);
+                    assert!(record.body.is_some());
+                }
             }
         }
+        // Nothing changed since the batch.
+        let later = harness.now();
+        for (data_type, _) in lists {
+            assert!(walk(connector.as_ref(), at, data_type, Some(&later), 50)
+                .await
+                .is_empty());
+        }
+        if !single.is_empty() {
+            assert!(walk(connector.as_ref(), at, single, Some(&later), 50)
+                .await
+                .is_empty());
+            assert_eq!(
+                walk(connector.as_ref(), at, single, None, 50).await.len(),
+                1
+            );
+        }
     }
-    assert!(seen_deletion, "the batch deleted nothing: {summary}");
-    // Nothing changed since the batch.
-    let later = harness.now();
-    for (data_type, _) in ACCOUNTING_LISTS {
-        assert!(walk(connector.as_ref(), at, data_type, Some(&later), 50)
-            .await
-            .is_empty());
-    }
-    let company = walk(connector.as_ref(), at, "company", Some(&later), 50).await;
-    assert!(company.is_empty(), "the company did not change");
+    assert!(deletions > 0, "the batches deleted nothing");
 }
 
 /// The allowed property paths of each data type's Codat schema (`lineItems[].itemRef.id`), derived from
@@ -412,6 +438,100 @@ async fn the_platforms_field_errors_name_codat_fields() {
         unreachable!()
     };
     assert!(fields[0].message.contains("cus_0000009999"), "{fields:?}");
+}
+
+#[tokio::test]
+async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item() {
+    let harness = Harness::start().await;
+    let at = harness.link("mqjo", "demo-small").await;
+    let connector = harness.connector("mqjo");
+    let account = connector
+        .push(
+            at,
+            "chartOfAccounts",
+            &PushKind::Create,
+            &json!({"nominalCode": "4090", "name": "Workshop income", "type": "Income"}),
+        )
+        .await
+        .expect("account")
+        .expect("the stored account");
+    let account_body = account.body.expect("a body");
+    assert_eq!(account_body["type"], "Income");
+    assert_eq!(account_body["nominalCode"], "4090");
+    let item = connector
+        .push(
+            at,
+            "items",
+            &PushKind::Create,
+            &json!({
+                "name": "Joinery workshop", "code": "WS-001", "type": "Service",
+                "invoiceItem": {"unitPrice": 120.5, "accountRef": {"id": account.id}},
+            }),
+        )
+        .await
+        .expect("item")
+        .expect("the stored item");
+    let item_body = item.body.expect("a body");
+    assert_eq!(item_body["invoiceItem"]["unitPrice"], json!(120.5));
+    assert_eq!(
+        item_body["invoiceItem"]["accountRef"]["id"],
+        account.id.as_str()
+    );
+
+    let draft = json!({
+        "customerRef": {"id": "cus_0000000001"},
+        "issueDate": "2024-05-01T00:00:00",
+        "note": "PO-1234",
+        "lineItems": [{"itemRef": {"id": item.id}, "quantity": 2}],
+    });
+    let created = connector
+        .push(at, "invoices", &PushKind::Create, &draft)
+        .await
+        .expect("invoice")
+        .expect("the stored invoice");
+    let body = created.body.expect("a body");
+    assert_eq!(body["status"], "Draft");
+    assert_eq!(body["note"], "PO-1234");
+    assert_eq!(body["issueDate"], "2024-05-01T00:00:00");
+    assert_eq!(body["lineItems"][0]["unitAmount"], json!(120.5));
+    assert_eq!(
+        body["lineItems"][0]["accountRef"]["id"],
+        account.id.as_str()
+    );
+    assert_eq!(body["subTotal"], json!(241));
+    assert!(body["invoiceNumber"]
+        .as_str()
+        .is_some_and(|number| number.starts_with("INV-")));
+
+    let update = PushKind::Update {
+        id: created.id.clone(),
+    };
+    let mut approved = body.clone();
+    approved["status"] = json!("Submitted");
+    let approved = connector
+        .push(at, "invoices", &update, &approved)
+        .await
+        .expect("approved")
+        .expect("the stored invoice");
+    assert_eq!(
+        approved.body.as_ref().expect("a body")["status"],
+        "Submitted"
+    );
+    let mut voided = approved.body.expect("a body");
+    voided["status"] = json!("Void");
+    let voided = connector
+        .push(at, "invoices", &update, &voided)
+        .await
+        .expect("voided")
+        .expect("the stored invoice");
+    let voided = voided.body.expect("a body");
+    assert_eq!(voided["status"], "Void");
+    assert_eq!(voided["amountDue"], json!(0));
+    let again = connector.push(at, "invoices", &update, &voided).await;
+    assert!(
+        matches!(again, Err(ConnectorError::Conflict(_))),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]

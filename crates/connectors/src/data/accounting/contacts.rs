@@ -3,10 +3,14 @@
 
 use serde_json::{json, Value};
 
-use crate::data::standard::{choice, compact, timestamp};
+use crate::data::push::Choices;
+use crate::data::standard::{compact, timestamp};
 
-/// Record status, both ways: `(platform, standard)`.
-pub(crate) const STATUS: [(&str, &str); 2] = [("active", "Active"), ("archived", "Archived")];
+/// The status of a reference record (customer, supplier, item, account, tax rate, bank account).
+pub(crate) static STATUS: Choices = Choices {
+    values: &[("Active", "active"), ("Archived", "archived")],
+    update_only: &[],
+};
 
 pub(crate) fn customer(record: &Value) -> Value {
     compact(json!({
@@ -18,7 +22,7 @@ pub(crate) fn customer(record: &Value) -> Value {
         "addresses": billing_addresses(&record["billing_address"]),
         "defaultCurrency": record["currency"],
         "taxNumber": record["tax_number"],
-        "status": choice(&record["status"], &STATUS, "Unknown"),
+        "status": STATUS.standard_of(&record["status"], "Unknown"),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
 }
@@ -33,7 +37,7 @@ pub(crate) fn supplier(record: &Value) -> Value {
         "addresses": billing_addresses(&record["billing_address"]),
         "defaultCurrency": record["currency"],
         "taxNumber": record["tax_number"],
-        "status": choice(&record["status"], &STATUS, "Unknown"),
+        "status": STATUS.standard_of(&record["status"], "Unknown"),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
 }

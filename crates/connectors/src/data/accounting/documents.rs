@@ -9,13 +9,6 @@ use serde_json::{json, Value};
 
 use crate::data::standard::{amount, amount_of, choice, compact, date, reference, timestamp};
 
-/// Invoice status when pushing: `(standard, platform)`. Codat's `Submitted` is an approved, open invoice.
-pub(crate) const INVOICE_STATUS_PUSH: [(&str, &str); 3] =
-    [("Draft", "draft"), ("Submitted", "open"), ("Void", "void")];
-/// Bill status when pushing: `(standard, platform)`.
-pub(crate) const BILL_STATUS_PUSH: [(&str, &str); 3] =
-    [("Draft", "draft"), ("Open", "open"), ("Void", "void")];
-
 /// Payment methods with a display name; any other method is shown by its key.
 const PAYMENT_METHODS: [(&str, &str); 3] = [
     ("bank_transfer", "Bank transfer"),

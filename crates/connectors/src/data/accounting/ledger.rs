@@ -6,20 +6,26 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::data::accounting::contacts::{billing_addresses, STATUS};
-use crate::data::standard::{amount, amount_of, choice, compact, date, reference, timestamp};
+use crate::data::push::Choices;
+use crate::data::standard::{amount, amount_of, compact, date, reference, timestamp};
 
-/// Account types, both ways: `(platform, standard)`.
-pub(crate) const ACCOUNT_TYPES: [(&str, &str); 5] = [
-    ("asset", "Asset"),
-    ("liability", "Liability"),
-    ("equity", "Equity"),
-    ("revenue", "Income"),
-    ("expense", "Expense"),
-];
+/// Account types.
+pub(crate) static ACCOUNT_TYPES: Choices = Choices {
+    values: &[
+        ("Asset", "asset"),
+        ("Liability", "liability"),
+        ("Equity", "equity"),
+        ("Income", "revenue"),
+        ("Expense", "expense"),
+    ],
+    update_only: &[],
+};
 
-/// Item types, both ways: `(platform, standard)`.
-pub(crate) const ITEM_TYPES: [(&str, &str); 2] =
-    [("inventory", "Inventory"), ("service", "Service")];
+/// Item types.
+pub(crate) static ITEM_TYPES: Choices = Choices {
+    values: &[("Inventory", "inventory"), ("Service", "service")],
+    update_only: &[],
+};
 
 /// What a tax rate applies to, as the standard model's links to the fields that may use it.
 const TAX_RATE_USES: [(&str, &str); 2] = [
@@ -42,7 +48,7 @@ fn pascal_case(snake: &str) -> String {
 }
 
 pub(crate) fn account(record: &Value) -> Value {
-    let kind = choice(&record["type"], &ACCOUNT_TYPES, "Unknown");
+    let kind = ACCOUNT_TYPES.standard_of(&record["type"], "Unknown");
     let category = match (kind.as_str(), record["sub_type"].as_str()) {
         (Some(kind), Some(sub_type)) if kind != "Unknown" => {
             json!(format!("{kind}.{}", pascal_case(sub_type)))
@@ -63,7 +69,7 @@ pub(crate) fn account(record: &Value) -> Value {
         "fullyQualifiedName": qualified_name,
         "currency": record["currency"],
         "type": kind,
-        "status": choice(&record["status"], &STATUS, "Unknown"),
+        "status": STATUS.standard_of(&record["status"], "Unknown"),
         "isBankAccount": sub_type.map(|sub_type| matches!(sub_type, "bank" | "credit_card")),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
@@ -97,7 +103,7 @@ pub(crate) fn tax_rate(record: &Value) -> Value {
         "effectiveTaxRate": percent,
         "totalTaxRate": percent,
         "components": [{"name": record["name"], "rate": percent, "isCompound": false}],
-        "status": choice(&record["status"], &STATUS, "Unknown"),
+        "status": STATUS.standard_of(&record["status"], "Unknown"),
         "validDatatypeLinks": valid_links,
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
@@ -129,8 +135,8 @@ pub(crate) fn item(record: &Value) -> Value {
         "id": record["id"],
         "name": record["name"],
         "code": record["code"],
-        "type": choice(&record["type"], &ITEM_TYPES, "Unknown"),
-        "itemStatus": choice(&record["status"], &STATUS, "Unknown"),
+        "type": ITEM_TYPES.standard_of(&record["type"], "Unknown"),
+        "itemStatus": STATUS.standard_of(&record["status"], "Unknown"),
         "isInvoiceItem": sells,
         "isBillItem": buys,
         "invoiceItem": invoice_item,
@@ -156,7 +162,7 @@ pub(crate) fn bank_account(record: &Value) -> Value {
         "accountNumber": number,
         "institution": record["bank_name"],
         "currency": record["currency"],
-        "status": choice(&record["status"], &STATUS, "Unknown"),
+        "status": STATUS.standard_of(&record["status"], "Unknown"),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
 }

@@ -49,11 +49,24 @@ pub(crate) enum Kind {
     Address(&'static [Field]),
 }
 
-/// Allowed values: `(standard, platform)`, some of them only when updating a record.
+/// Allowed values: `(standard, platform)`, some of them only when updating a record. Mappings that read the
+/// platform use the same table the other way.
 #[derive(Debug)]
 pub(crate) struct Choices {
     pub values: &'static [(&'static str, &'static str)],
     pub update_only: &'static [&'static str],
+}
+
+impl Choices {
+    /// The standard value of the platform's `value`; `otherwise` for a value the table does not have.
+    pub(crate) fn standard_of(&self, value: &Value, otherwise: &'static str) -> Value {
+        let found = self
+            .values
+            .iter()
+            .find(|(_, platform)| value.as_str() == Some(platform))
+            .map_or(otherwise, |(standard, _)| standard);
+        json!(found)
+    }
 }
 
 /// The objects of an array field.

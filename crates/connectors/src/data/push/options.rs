@@ -162,6 +162,83 @@ mod tests {
         rule_paths: &[],
     };
 
+    /// Checks one `PushOption` (or `PushOptionProperty`) node and its children against Codat's schema:
+    /// the required members, an option type Codat knows, and complete choices.
+    fn check_node(node: &Value, path: &str, problems: &mut Vec<String>) {
+        const TYPES: [&str; 8] = [
+            "Array",
+            "Object",
+            "String",
+            "Number",
+            "Boolean",
+            "DateTime",
+            "File",
+            "MultiPart",
+        ];
+        if !node["type"]
+            .as_str()
+            .is_some_and(|kind| TYPES.contains(&kind))
+        {
+            problems.push(format!("{path}: type {}", node["type"]));
+        }
+        if node["displayName"].as_str().is_none_or(str::is_empty) {
+            problems.push(format!("{path}: displayName"));
+        }
+        if node["description"].as_str().is_none_or(str::is_empty) {
+            problems.push(format!("{path}: description"));
+        }
+        if !node["required"].is_boolean() {
+            problems.push(format!("{path}: required"));
+        }
+        for choice in node["options"].as_array().into_iter().flatten() {
+            let complete = choice["value"]
+                .as_str()
+                .is_some_and(|value| !value.is_empty())
+                && choice["type"] == "String"
+                && choice["displayName"].is_string()
+                && choice["required"].is_boolean();
+            if !complete {
+                problems.push(format!("{path}: option {choice}"));
+            }
+        }
+        for (name, child) in node["properties"].as_object().into_iter().flatten() {
+            check_node(child, &format!("{path}.{name}"), problems);
+        }
+    }
+
+    #[test]
+    fn every_accounting_push_option_has_codats_shape() {
+        let mut problems = Vec::new();
+        for data_type in DataType::ALL {
+            if let Some(spec) = crate::data::accounting::push::spec(data_type) {
+                let option = push_option(spec);
+                assert!(option["properties"]
+                    .as_object()
+                    .is_some_and(|fields| !fields.is_empty()));
+                check_node(&option, data_type.as_str(), &mut problems);
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let invoices = push_option(&crate::data::accounting::push::INVOICES);
+        let line = &invoices["properties"]["lineItems"];
+        assert_eq!(line["type"], "Array");
+        assert_eq!(line["properties"]["quantity"]["type"], "Number");
+        assert_eq!(
+            line["properties"]["itemRef"]["properties"]["id"]["required"],
+            false
+        );
+        assert_eq!(invoices["properties"]["customerRef"]["required"], true);
+        assert_eq!(invoices["properties"]["issueDate"]["type"], "DateTime");
+        let statuses: Vec<&Value> = invoices["properties"]["status"]["options"]
+            .as_array()
+            .map(|options| options.iter().map(|option| &option["value"]).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            statuses,
+            [&json!("Draft"), &json!("Submitted"), &json!("Void")]
+        );
+    }
+
     #[test]
     fn fields_nest_as_in_the_standard_model() {
         assert_eq!(

@@ -6,12 +6,14 @@ use crate::data::accounting::push::{field, ID};
 use crate::data::push::{parse_date, Choices, Kind, Lines, PushSpec};
 use crate::data::{DataType, FieldError};
 
+/// Invoice statuses a push may set; Codat's `Submitted` is an approved, open invoice.
 static INVOICE_STATUS: Choices = Choices {
-    values: &crate::data::accounting::documents::INVOICE_STATUS_PUSH,
+    values: &[("Draft", "draft"), ("Submitted", "open"), ("Void", "void")],
     update_only: &["Void"],
 };
+/// Bill statuses a push may set.
 static BILL_STATUS: Choices = Choices {
-    values: &crate::data::accounting::documents::BILL_STATUS_PUSH,
+    values: &[("Draft", "draft"), ("Open", "open"), ("Void", "void")],
     update_only: &["Void"],
 };
 

@@ -1,27 +1,10 @@
 //! Pushes of reference records: customers, suppliers, items and accounts.
 
+use crate::data::accounting::contacts::STATUS;
+use crate::data::accounting::ledger::{ACCOUNT_TYPES, ITEM_TYPES};
 use crate::data::accounting::push::{field, ID};
-use crate::data::push::{Choices, Field, Kind, PushSpec};
+use crate::data::push::{Field, Kind, PushSpec};
 use crate::data::DataType;
-
-static RECORD_STATUS: Choices = Choices {
-    values: &[("Active", "active"), ("Archived", "archived")],
-    update_only: &[],
-};
-static ACCOUNT_TYPE: Choices = Choices {
-    values: &[
-        ("Asset", "asset"),
-        ("Liability", "liability"),
-        ("Equity", "equity"),
-        ("Income", "revenue"),
-        ("Expense", "expense"),
-    ],
-    update_only: &[],
-};
-static ITEM_TYPE: Choices = Choices {
-    values: &[("Inventory", "inventory"), ("Service", "service")],
-    update_only: &[],
-};
 
 static ADDRESS: [Field; 4] = [
     field(
@@ -75,7 +58,7 @@ macro_rules! contact_fields {
             ),
             field("defaultCurrency", "currency", Kind::Currency, false, "Default currency", "ISO 4217 code; the company's base currency when left out."),
             field("taxNumber", "tax_number", Kind::Text { max: 40 }, false, "Tax number", "VAT or other tax registration number."),
-            field("status", "status", Kind::Choice(&RECORD_STATUS), false, "Status", "Active when left out."),
+            field("status", "status", Kind::Choice(&STATUS), false, "Status", "Active when left out."),
         ]
     };
 }
@@ -125,7 +108,7 @@ pub(crate) static ITEMS: PushSpec = PushSpec {
         field(
             "type",
             "type",
-            Kind::Choice(&ITEM_TYPE),
+            Kind::Choice(&ITEM_TYPES),
             true,
             "Type",
             "Inventory for stocked goods, Service otherwise.",
@@ -133,7 +116,7 @@ pub(crate) static ITEMS: PushSpec = PushSpec {
         field(
             "itemStatus",
             "status",
-            Kind::Choice(&RECORD_STATUS),
+            Kind::Choice(&STATUS),
             false,
             "Status",
             "Active when left out.",
@@ -215,7 +198,7 @@ pub(crate) static ACCOUNTS: PushSpec = PushSpec {
         field(
             "type",
             "type",
-            Kind::Choice(&ACCOUNT_TYPE),
+            Kind::Choice(&ACCOUNT_TYPES),
             true,
             "Type",
             "The kind of account.",
@@ -239,7 +222,7 @@ pub(crate) static ACCOUNTS: PushSpec = PushSpec {
         field(
             "status",
             "status",
-            Kind::Choice(&RECORD_STATUS),
+            Kind::Choice(&STATUS),
             false,
             "Status",
             "Active when left out.",
