@@ -47,6 +47,33 @@ impl EventRenderer for CodatEvents {
                 "referenceCompany": company_reference(company),
                 "connection": Connection::from_record(connection, &self.public_url),
             }),
+            DomainEvent::ReadCompleted {
+                company,
+                modified_from,
+                data_types,
+                ..
+            } => serde_json::json!({
+                "referenceCompany": company_reference(company),
+                "modifiedFromDate": modified_from,
+                "dataTypes": data_types.iter().map(|summary| serde_json::json!({
+                    "connectionId": summary.connection_id,
+                    "dataType": summary.data_type,
+                    "recordsModified": summary.records_modified,
+                    "status": summary.status,
+                    "issues": [],
+                })).collect::<Vec<_>>(),
+            }),
+            DomainEvent::Write { company, push } => serde_json::json!({
+                "id": push.id,
+                "type": push.kind,
+                "referenceCompany": company_reference(company),
+                "connectionId": push.connection_id.to_string(),
+                "requestedOnDate": push.requested.to_storage(),
+                "completedOnDate": push.completed.map(|at| at.to_storage()),
+                "status": push.status,
+                "record": push.record_id.as_ref().map(|id| serde_json::json!({"id": id})),
+                "attachmentId": null,
+            }),
             DomainEvent::RateLimit {
                 daily_quota,
                 remaining,

@@ -117,7 +117,10 @@ pub fn router(state: AppState) -> Router {
             "/companies/{companyId}/connections/{connectionId}/options/{dataType}",
             get(push::push_options),
         )
-        .route("/companies/{companyId}/push", get(push::list_push_operations))
+        .route(
+            "/companies/{companyId}/push",
+            get(push::list_push_operations),
+        )
         .route(
             "/companies/{companyId}/push/{pushOperationKey}",
             get(push::get_push_operation),

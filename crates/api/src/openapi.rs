@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::error::{ErrorMessage, ErrorValidation, ErrorValidationItem};
 use crate::paging::{HalRef, Links};
-use crate::routes::{api_keys, companies, connections, data, integrations, profile, push, webhooks};
+use crate::routes::{
+    api_keys, companies, connections, data, integrations, profile, push, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -116,7 +116,13 @@ impl AppState {
         store.set_readable_data_types(Arc::new(move |platform: &str| {
             readable
                 .connector(platform)
-                .map(|connector| connector.readable().iter().map(|t| (*t).to_owned()).collect())
+                .map(|connector| {
+                    connector
+                        .readable()
+                        .iter()
+                        .map(|t| (*t).to_owned())
+                        .collect()
+                })
                 .unwrap_or_default()
         }));
         let link = LinkFlow::new(tokens, store.clone(), format!("{public_url}/link/callback"))

@@ -13,8 +13,7 @@ use std::time::Duration;
 use linkwell_domain::connection::ConnectionStatus;
 use linkwell_domain::time::Timestamp;
 use linkwell_store::{
-    pull_status, ClaimedPull, ClaimedPush, PullRecord, PulledRecord, PushOutcome, Store,
-    StoreError,
+    pull_status, ClaimedPull, ClaimedPush, PullRecord, PulledRecord, PushOutcome, Store, StoreError,
 };
 use serde_json::{json, Value};
 
@@ -245,7 +244,12 @@ impl DataWorker {
             let last = page.next_cursor.is_none();
             if self
                 .store
-                .write_pull_page(pull, &records, page.next_cursor.as_deref(), self.lease_until())
+                .write_pull_page(
+                    pull,
+                    &records,
+                    page.next_cursor.as_deref(),
+                    self.lease_until(),
+                )
                 .await?
                 .is_err()
             {
@@ -259,7 +263,11 @@ impl DataWorker {
         }
     }
 
-    async fn pull_failed(&self, pull: &ClaimedPull, error: ConnectorError) -> Result<(), StoreError> {
+    async fn pull_failed(
+        &self,
+        pull: &ClaimedPull,
+        error: ConnectorError,
+    ) -> Result<(), StoreError> {
         let (status, message) = match &error {
             ConnectorError::Refused(_) => (pull_status::AUTH_ERROR, error.to_string()),
             ConnectorError::NotSupported(_) => (pull_status::NOT_SUPPORTED, error.to_string()),
@@ -392,7 +400,10 @@ impl DataWorker {
             }
             Err(ConnectorError::Invalid(fields)) => Ok(Some(PushOutcome {
                 validation: Some(validation_json(&fields).to_string()),
-                ..failed(400, "The platform refused the record; see validation.errors".to_owned())
+                ..failed(
+                    400,
+                    "The platform refused the record; see validation.errors".to_owned(),
+                )
             })),
             Err(ConnectorError::Transient {
                 reason,

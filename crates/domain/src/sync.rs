@@ -45,7 +45,10 @@ pub const PULLABLE_TYPES: &[PullableType] = &[
     connection("banking-accounts", "banking-accounts"),
     connection("banking-accountBalances", "banking-accountBalances"),
     connection("banking-transactions", "banking-transactions"),
-    connection("banking-transactionCategories", "banking-transactionCategories"),
+    connection(
+        "banking-transactionCategories",
+        "banking-transactionCategories",
+    ),
     connection("commerce-companyInfo", "commerce-info"),
     connection("commerce-customers", "commerce-customers"),
     connection("commerce-orders", "commerce-orders"),
@@ -131,21 +134,28 @@ pub fn validate(settings: &[SyncSetting]) -> Result<(), SettingsError> {
 
 /// The settings in force: defaults, overlaid by the client's, overlaid by the company's except where the
 /// client locked a data type. Ordered by `syncOrder`, then data type.
-pub fn effective(client: Option<&[SyncSetting]>, company: Option<&[SyncSetting]>) -> Vec<SyncSetting> {
+pub fn effective(
+    client: Option<&[SyncSetting]>,
+    company: Option<&[SyncSetting]>,
+) -> Vec<SyncSetting> {
     let mut settings = default_settings();
-    let overlay = |settings: &mut Vec<SyncSetting>, changes: &[SyncSetting], respect_locks: bool| {
-        for change in changes {
-            match settings.iter_mut().find(|s| s.data_type == change.data_type) {
-                Some(current) if respect_locks && current.is_locked => {}
-                Some(current) => {
-                    let locked = current.is_locked && respect_locks;
-                    *current = change.clone();
-                    current.is_locked |= locked;
+    let overlay =
+        |settings: &mut Vec<SyncSetting>, changes: &[SyncSetting], respect_locks: bool| {
+            for change in changes {
+                match settings
+                    .iter_mut()
+                    .find(|s| s.data_type == change.data_type)
+                {
+                    Some(current) if respect_locks && current.is_locked => {}
+                    Some(current) => {
+                        let locked = current.is_locked && respect_locks;
+                        *current = change.clone();
+                        current.is_locked |= locked;
+                    }
+                    None => settings.push(change.clone()),
                 }
-                None => settings.push(change.clone()),
             }
-        }
-    };
+        };
     if let Some(client) = client {
         overlay(&mut settings, client, false);
     }
@@ -189,9 +199,18 @@ mod tests {
         ];
         let settings = effective(Some(&client), Some(&company));
         let invoices = settings.iter().find(|s| s.data_type == "invoices").unwrap();
-        assert_eq!((invoices.fetch_on_first_link, invoices.sync_schedule), (true, 12));
-        let customers = settings.iter().find(|s| s.data_type == "customers").unwrap();
-        assert_eq!((customers.fetch_on_first_link, customers.sync_schedule), (true, 2));
+        assert_eq!(
+            (invoices.fetch_on_first_link, invoices.sync_schedule),
+            (true, 12)
+        );
+        let customers = settings
+            .iter()
+            .find(|s| s.data_type == "customers")
+            .unwrap();
+        assert_eq!(
+            (customers.fetch_on_first_link, customers.sync_schedule),
+            (true, 2)
+        );
         // Types nobody set keep the defaults.
         let bills = settings.iter().find(|s| s.data_type == "bills").unwrap();
         assert_eq!(bills.sync_schedule, DEFAULT_SYNC_SCHEDULE);

@@ -5,6 +5,7 @@ mod config;
 mod connect;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use linkwell_api::{router, AppState, Connectivity, BUILT_IN_CATALOGUE};
@@ -158,9 +159,17 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
                 allow_private: config.webhooks.allow_private,
             },
             daily_quota: config.daily_quota,
+            connectors: linkwell_api::state::platform_connectors,
         },
     );
     if config.sqlite_path().is_some() {
+        let released = store.release_job_leases().await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "pull and push operations held by a stopped process are due again"
+            );
+        }
         // This process holds the database's lock: claims left by a previous process are void.
         let released = store.release_delivery_leases(None).await?;
         if released > 0 {
@@ -187,6 +196,21 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         tokio::spawn(connect::watch_key_file(keys)),
         tokio::spawn(dispatcher.clone().run()),
         tokio::spawn(report_quota_resets(store.clone(), config.daily_quota)),
+        tokio::spawn(
+            linkwell_connectors::jobs::DataWorker::new(
+                store.clone(),
+                state.connectors.clone(),
+                linkwell_connectors::jobs::WorkerConfig::default(),
+            )
+            .run(std::future::pending()),
+        ),
+        tokio::spawn(
+            linkwell_connectors::jobs::Scheduler::new(
+                store.clone(),
+                Arc::new(linkwell_domain::time::Timestamp::now),
+            )
+            .run(std::time::Duration::from_secs(60), std::future::pending()),
+        ),
     ];
     let mut app = router(state);
     if config.sandbox.serve {

@@ -217,6 +217,18 @@ fn pull_from_row(row: &AnyRow) -> Result<PullRecord, StoreError> {
     })
 }
 
+/// Changes stamped at the same instant as the newest one already pulled (or a little before it, by a
+/// platform clock that is not strictly monotonic across its servers) would be missed by a strict "after":
+/// incremental pulls reach this far back, and records that did not change are recognised and left alone.
+const INCREMENTAL_OVERLAP_SECONDS: i64 = 300;
+
+fn overlap(high_water: &str) -> String {
+    crate::filter::normalize_timestamp(high_water)
+        .and_then(|storage| Timestamp::parse_storage(&storage))
+        .map(|at| at.plus_seconds(-INCREMENTAL_OVERLAP_SECONDS).to_storage())
+        .unwrap_or_else(|| high_water.to_owned())
+}
+
 /// Progress of a fetch whose size is unknown: rises with each page and never reaches 100 before the end.
 fn fetch_progress(pages: i64) -> i64 {
     10 + (80 * pages) / (pages + 10)
@@ -296,7 +308,9 @@ impl Store {
             .fetch_one(&mut **tx)
             .await?;
             let modified_since = match optional_text(&set, "last_success")? {
-                Some(_) => optional_text(&set, "high_water")?,
+                Some(_) => {
+                    optional_text(&set, "high_water")?.map(|high_water| overlap(&high_water))
+                }
                 None => None,
             };
             let id = uuid::Uuid::new_v4().to_string();
@@ -402,10 +416,13 @@ impl Store {
         let scope = format!(
             "FROM pull_operations p WHERE p.client_id = $1 AND p.company_id = $2{conditions}"
         );
-        let total: i64 = bind_params(sqlx::query(&format!("SELECT COUNT(*) {scope}")), params.clone())
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let total: i64 = bind_params(
+            sqlx::query(&format!("SELECT COUNT(*) {scope}")),
+            params.clone(),
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         let sql = format!(
             "SELECT {PULL_COLUMNS} {scope} ORDER BY {order} LIMIT {} OFFSET {}",
             page.page_size(),
@@ -533,6 +550,22 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(claimed))
+    }
+
+    /// Makes every claimed pull and push due again at once: for a process that knows no other process can
+    /// be working (it holds the SQLite database's lock), so leases left by a stopped process are void.
+    pub async fn release_job_leases(&self) -> Result<u64, StoreError> {
+        let pulls = sqlx::query(
+            "UPDATE pull_operations SET lease_owner = NULL, lease_until = NULL              WHERE status IN ('Queued', 'Fetching') AND lease_owner IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        let pushes = sqlx::query(
+            "UPDATE push_operations SET lease_owner = NULL, lease_until = NULL              WHERE status = 'Pending' AND lease_owner IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(pulls.rows_affected() + pushes.rows_affected())
     }
 
     /// Extends a held lease. `false`: the lease is no longer this worker's.
@@ -760,7 +793,10 @@ impl Store {
     /// Finishes a fetched pull: a full pull marks the records it no longer saw as deleted at the source. The
     /// data type's state, the connection's and company's `lastSync`, and the batch's read.completed event
     /// are written in the same transaction.
-    pub async fn complete_pull(&self, pull: &ClaimedPull) -> Result<Result<(), LeaseLost>, StoreError> {
+    pub async fn complete_pull(
+        &self,
+        pull: &ClaimedPull,
+    ) -> Result<Result<(), LeaseLost>, StoreError> {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -937,10 +973,6 @@ impl Store {
                 records_modified: records_modified > 0,
             });
         }
-        sqlx::query("DELETE FROM pull_batches WHERE id = $1 AND remaining <= 0")
-            .bind(batch)
-            .execute(&mut **tx)
-            .await?;
         let company = company_in_tx(tx, pull.client_id, pull.company_id).await?;
         let event = |initial| DomainEvent::ReadCompleted {
             company: &company,
@@ -963,9 +995,9 @@ impl Store {
         connection: Option<ConnectionId>,
         data_type: &str,
     ) -> Result<Vec<ConnectionId>, StoreError> {
-        let rows = match connection {
-            Some(connection) => {
-                sqlx::query(
+        let rows =
+            match connection {
+                Some(connection) => sqlx::query(
                     "SELECT connection_id FROM data_sets WHERE company_id = $1 AND data_type = $2 \
                      AND connection_id = $3",
                 )
@@ -973,18 +1005,15 @@ impl Store {
                 .bind(data_type.to_owned())
                 .bind(connection.to_string())
                 .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
+                .await?,
+                None => sqlx::query(
                     "SELECT connection_id FROM data_sets WHERE company_id = $1 AND data_type = $2",
                 )
                 .bind(company.to_string())
                 .bind(data_type.to_owned())
                 .fetch_all(&self.pool)
-                .await?
-            }
-        };
+                .await?,
+            };
         rows.iter()
             .map(|row| crate::records::parsed(row, "connection_id"))
             .collect()
@@ -1062,13 +1091,15 @@ impl Store {
             None => "r.connection_id, r.ordinal".to_owned(),
         };
         // The company is the scope: records carry it, and it was checked to be the client's above.
-        let scope = format!(
-            "FROM data_records r WHERE r.company_id = $1 AND r.data_type = $2{conditions}"
-        );
-        let total: i64 = bind_params(sqlx::query(&format!("SELECT COUNT(*) {scope}")), params.clone())
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let scope =
+            format!("FROM data_records r WHERE r.company_id = $1 AND r.data_type = $2{conditions}");
+        let total: i64 = bind_params(
+            sqlx::query(&format!("SELECT COUNT(*) {scope}")),
+            params.clone(),
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         let sql = format!(
             "SELECT r.body, r.modified, r.source_modified, r.is_deleted {scope} ORDER BY {order} \
              LIMIT {} OFFSET {}",
@@ -1101,9 +1132,10 @@ impl Store {
         if sources.is_empty() {
             return Ok(Err(RecordsError::NotRequested));
         }
-        let mut sql = "SELECT r.body, r.modified, r.source_modified, r.is_deleted FROM data_records r \
+        let mut sql =
+            "SELECT r.body, r.modified, r.source_modified, r.is_deleted FROM data_records r \
                        WHERE r.company_id = $1 AND r.data_type = $2 AND r.record_id = $3"
-            .to_owned();
+                .to_owned();
         if connection.is_some() {
             sql.push_str(" AND r.connection_id = $4");
         }
@@ -1224,7 +1256,9 @@ fn record_json(row: &AnyRow) -> Result<String, StoreError> {
     let deleted: i64 = row.try_get("is_deleted")?;
     let trimmed = body.trim_end();
     let Some(inner) = trimmed.strip_suffix('}') else {
-        return Err(StoreError::Corrupt("a record body is not a JSON object".to_owned()));
+        return Err(StoreError::Corrupt(
+            "a record body is not a JSON object".to_owned(),
+        ));
     };
     let inner = inner.trim_end();
     let mut json = String::with_capacity(body.len() + 128);
@@ -1243,7 +1277,6 @@ fn record_json(row: &AnyRow) -> Result<String, StoreError> {
     json.push_str("}}");
     Ok(json)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,18 @@ fn json_value(backend: Backend, segments: &[String]) -> String {
     }
 }
 
+/// The value to sort by: typed, so numbers sort as numbers (SQLite's `json_extract` keeps the JSON type;
+/// PostgreSQL's jsonb values order numbers numerically and strings as text).
+fn json_sort_key(backend: Backend, segments: &[String]) -> String {
+    match backend {
+        Backend::Sqlite => json_value(backend, segments),
+        Backend::Postgres => format!(
+            "(CAST({ALIAS}.body AS jsonb) #> '{{{}}}')",
+            segments.join(",")
+        ),
+    }
+}
+
 fn json_number(backend: Backend, segments: &[String]) -> String {
     match backend {
         Backend::Sqlite => format!(
@@ -118,7 +130,7 @@ pub fn compile_record_order(order: &OrderBy, backend: Backend) -> String {
             let direction = if key.descending { "DESC" } else { "ASC" };
             let expression = match target(&key.path) {
                 Target::Column(column, _) => column.to_owned(),
-                Target::Json(segments) => json_value(backend, &segments),
+                Target::Json(segments) => json_sort_key(backend, &segments),
             };
             format!("{expression} {direction}")
         })

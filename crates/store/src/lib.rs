@@ -33,8 +33,8 @@ pub use companies::{CompanyChanges, CompanyFilter, CompanyPageJson, NewCompany};
 pub use connections::{ChangeDetails, ConnectionListing, NewConnection};
 pub use credentials::{SealedCredentials, SealedRow, SealedTable, StoredCredentials};
 pub use data::{
-    pull_status, ClaimedPull, DataStatusRecord, LeaseLost, LinkedConnection, PullRecord, PulledRecord,
-    QueueOutcome, RecordListing, RecordsError, PULL_FIELDS,
+    pull_status, ClaimedPull, DataStatusRecord, LeaseLost, LinkedConnection, PullRecord,
+    PulledRecord, QueueOutcome, RecordListing, RecordsError, PULL_FIELDS,
 };
 pub use database::{Backend, Store};
 pub use error::StoreError;
@@ -45,8 +45,8 @@ pub use idempotency::{IdempotencyBegin, IDEMPOTENCY_WINDOW_SECONDS};
 pub use linking::{AttemptUse, LinkAttempt, NewLinkAttempt, ProfileRecord};
 pub use push::{ClaimedPush, NewPush, PushOutcome, PushRecord, PUSH_FIELDS, PUSH_STATUSES};
 pub use quota::{quota_day, QuotaUse};
-pub use sync_settings::StoredSyncSettings;
 pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, HistoryRecord};
+pub use sync_settings::StoredSyncSettings;
 pub use webhooks::{
     AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy,
     NewConsumer, SealedSecret, MAX_WEBHOOK_CONSUMERS,

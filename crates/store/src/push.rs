@@ -119,7 +119,8 @@ pub static PUSH_FIELDS: FieldMap = FieldMap {
     ],
 };
 
-const PUSH_COLUMNS: &str = "o.seq, o.id, o.client_id, o.company_id, o.connection_id, o.data_type, o.kind, \
+const PUSH_COLUMNS: &str =
+    "o.seq, o.id, o.client_id, o.company_id, o.connection_id, o.data_type, o.kind, \
      o.record_id, o.status, o.status_code, o.error_message, o.validation, o.changes, o.requested, \
      o.completed, o.timeout_minutes";
 
@@ -281,11 +282,13 @@ impl Store {
         let scope = format!(
             "FROM push_operations o WHERE o.client_id = $1 AND o.company_id = $2{conditions}"
         );
-        let total: i64 =
-            bind_params(sqlx::query(&format!("SELECT COUNT(*) {scope}")), params.clone())
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?;
+        let total: i64 = bind_params(
+            sqlx::query(&format!("SELECT COUNT(*) {scope}")),
+            params.clone(),
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         let sql = format!(
             "SELECT {PUSH_COLUMNS} {scope} ORDER BY {order} LIMIT {} OFFSET {}",
             page.page_size(),

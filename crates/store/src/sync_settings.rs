@@ -52,7 +52,10 @@ async fn stored_in(
 impl Store {
     /// Tells the store which data types each platform can be pulled for (once, at start-up). Until it is
     /// set, linking queues no pulls.
-    pub fn set_readable_data_types(&self, readable: Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>) {
+    pub fn set_readable_data_types(
+        &self,
+        readable: Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>,
+    ) {
         let _ = self.events.readable.set(readable);
     }
 

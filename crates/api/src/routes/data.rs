@@ -120,7 +120,9 @@ fn not_linked(connection: &ConnectionRecord) -> ApiError {
 }
 
 fn unknown_data_type(data_type: &str) -> ApiError {
-    ApiError::BadRequest(format!("'{data_type}' is not a data type linkwell can pull"))
+    ApiError::BadRequest(format!(
+        "'{data_type}' is not a data type linkwell can pull"
+    ))
 }
 
 /// Queues `requests` as one batch; a type already in progress is a 409 naming the running operation.
@@ -184,10 +186,7 @@ pub async fn refresh_all(
             "The company has no Linked connection to pull data from".to_owned(),
         ));
     }
-    let settings = state
-        .store
-        .effective_sync_settings(client, company)
-        .await?;
+    let settings = state.store.effective_sync_settings(client, company).await?;
     let mut requests = Vec::new();
     for connection in linked {
         let readable = state.store.readable_data_types(&connection.platform_key);
@@ -416,12 +415,7 @@ async fn settings_answer(
 ) -> ApiResult<SyncSettings> {
     let stored = state.store.sync_settings(client, company).await?;
     let settings = match company {
-        Some(company) => {
-            state
-                .store
-                .effective_sync_settings(client, company)
-                .await?
-        }
+        Some(company) => state.store.effective_sync_settings(client, company).await?,
         None => {
             let own: Option<Vec<SyncSetting>> = stored
                 .as_ref()
@@ -514,7 +508,9 @@ pub async fn get_company_sync_settings(
     if !state.store.company_exists(client, company).await? {
         return Err(ApiError::company_not_found(company));
     }
-    Ok(axum::Json(settings_answer(&state, client, Some(company)).await?))
+    Ok(axum::Json(
+        settings_answer(&state, client, Some(company)).await?,
+    ))
 }
 
 #[utoipa::path(

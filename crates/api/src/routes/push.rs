@@ -106,10 +106,7 @@ async fn target(
         .connectors
         .connector(&record.platform_key)
         .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "{} does not accept pushes",
-                record.platform_name
-            ))
+            ApiError::NotFound(format!("{} does not accept pushes", record.platform_name))
         })?;
     Ok((record, connector))
 }
@@ -384,15 +381,16 @@ pub async fn get_push_operation(
     Path((company, key)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<PushOperation>> {
     let company = company_id(&company)?;
-    let record = state
-        .store
-        .get_push(client, company, &key)
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("No push operation was found with key {key}"))
-            }
-            other => other.into(),
-        })?;
+    let record =
+        state
+            .store
+            .get_push(client, company, &key)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound => {
+                    ApiError::NotFound(format!("No push operation was found with key {key}"))
+                }
+                other => other.into(),
+            })?;
     Ok(axum::Json(PushOperation::from_record(&record, None)))
 }

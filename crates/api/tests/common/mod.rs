@@ -47,6 +47,7 @@ pub struct TestApp {
     pub sql: sqlx::AnyPool,
     pub db: Db,
     pub keys: Arc<Keys>,
+    pub job_offset: Arc<std::sync::atomic::AtomicI64>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     cleanup: Cleanup,
 }
@@ -204,6 +205,7 @@ impl TestApp {
             sql,
             db,
             keys,
+            job_offset: Arc::default(),
             background: std::sync::Mutex::new(Vec::new()),
             cleanup,
         }
@@ -226,6 +228,40 @@ impl TestApp {
             .lock()
             .unwrap()
             .push(tokio::spawn(dispatcher.run()));
+    }
+
+    /// A data worker on this app's database, whose clock runs [`TestApp::advance_jobs`] ahead of real time.
+    pub fn worker(&self) -> linkwell_connectors::jobs::DataWorker {
+        linkwell_connectors::jobs::DataWorker::new(
+            self.store.clone(),
+            self.state.connectors.clone(),
+            linkwell_connectors::jobs::WorkerConfig {
+                clock: self.job_clock(),
+                ..linkwell_connectors::jobs::WorkerConfig::default()
+            },
+        )
+    }
+
+    /// The sync scheduler on this app's database, on the same clock as [`TestApp::worker`].
+    pub fn scheduler(&self) -> linkwell_connectors::jobs::Scheduler {
+        linkwell_connectors::jobs::Scheduler::new(self.store.clone(), self.job_clock())
+    }
+
+    fn job_clock(&self) -> linkwell_connectors::jobs::Clock {
+        let offset = self.job_offset.clone();
+        Arc::new(move || {
+            linkwell_domain::time::Timestamp::now().plus_seconds(offset.load(Ordering::SeqCst))
+        })
+    }
+
+    /// Moves the workers' and scheduler's clock forward, so retries and schedules fall due.
+    pub fn advance_jobs(&self, seconds: i64) {
+        self.job_offset.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Runs every due pull and push to its end.
+    pub async fn drain(&self) -> usize {
+        self.worker().drain().await.expect("drain the job queue")
     }
 
     /// Another client with its own key on the same database.
