@@ -388,6 +388,7 @@ impl DataWorker {
                 let changes = json!([{
                     "type": change,
                     "recordRef": {"id": id, "dataType": record.data_type},
+                    "attachmentId": null,
                 }]);
                 Ok(Some(PushOutcome {
                     status: "Success",

@@ -21,6 +21,69 @@ use crate::paging::Links;
 use crate::routes::companies::{company_error, company_id, extra_params};
 use crate::state::AppState;
 
+/// Codat's pull operation statuses (for the document; values are written by the store).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum PullStatus {
+    Initial,
+    Queued,
+    Fetching,
+    MapQueued,
+    Mapping,
+    Complete,
+    FetchError,
+    MapError,
+    InternalError,
+    ProcessingQueued,
+    Processing,
+    ProcessingError,
+    ValidationQueued,
+    Validating,
+    ValidationError,
+    AuthError,
+    Cancelled,
+    NotSupported,
+    RateLimitError,
+    PermissionsError,
+    PrerequisiteNotMet,
+}
+
+/// Codat's data types (for the document).
+pub struct DataTypeSchema;
+
+impl utoipa::PartialSchema for DataTypeSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(
+                linkwell_domain::integration::DATA_TYPES.iter().copied(),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DataTypeSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "DataType".into()
+    }
+}
+
+/// Codat's `SyncSetting`, as the document describes it.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SyncSettingSchema {
+    #[schema(value_type = DataTypeSchema)]
+    data_type: String,
+    fetch_on_first_link: bool,
+    sync_schedule: i64,
+    sync_order: i64,
+    sync_from_utc: Option<String>,
+    sync_from_window: Option<i64>,
+    months_to_sync: Option<i64>,
+    is_locked: bool,
+}
+
 /// Codat's `PullOperation`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +91,9 @@ pub struct PullOperation {
     pub id: String,
     pub company_id: String,
     pub connection_id: String,
+    #[schema(value_type = DataTypeSchema)]
     pub data_type: String,
+    #[schema(value_type = PullStatus)]
     pub status: String,
     pub status_description: Option<String>,
     pub error_message: Option<String>,
@@ -69,9 +134,11 @@ crate::paged!(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DataStatus {
+    #[schema(value_type = DataTypeSchema)]
     pub data_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_successful_sync: Option<String>,
+    #[schema(value_type = PullStatus)]
     pub current_status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_sync_id: Option<String>,
@@ -87,7 +154,7 @@ pub struct SyncSettings {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<SyncSettingSchema>)]
     pub settings: Vec<SyncSetting>,
     #[serde(default = "overrides_by_default")]
     pub overrides_defaults: bool,

@@ -17,6 +17,53 @@ use crate::extract::{parse_id, Json, ListParams, Query};
 use crate::routes::companies::{company_error, company_id, extra_params};
 use crate::state::AppState;
 
+/// Codat's push operation statuses (for the document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum PushStatus {
+    Pending,
+    Failed,
+    Success,
+    TimedOut,
+}
+
+/// Codat's push `validation` (for the document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PushValidation {
+    errors: Option<Vec<PushValidationItem>>,
+    warnings: Option<Vec<PushValidationItem>>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PushValidationItem {
+    item_id: Option<String>,
+    message: Option<String>,
+    validator_name: Option<String>,
+}
+
+/// One change a push made (for the document).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PushOperationChange {
+    /// `Created`, `Modified`, `Deleted`.
+    r#type: String,
+    record_ref: Option<PushRecordRef>,
+    attachment_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PushRecordRef {
+    id: Option<String>,
+    #[schema(value_type = crate::routes::data::DataTypeSchema)]
+    data_type: Option<String>,
+}
+
 /// Codat's `PushOperation`, with the record that was sent as `data` (as Codat's create and update answers
 /// carry it).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -25,18 +72,22 @@ pub struct PushOperation {
     pub push_operation_key: String,
     pub company_id: String,
     pub data_connection_key: String,
+    #[schema(value_type = crate::routes::data::DataTypeSchema)]
     pub data_type: String,
     pub requested_on_utc: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_on_utc: Option<String>,
     pub timeout_in_minutes: Option<i64>,
-    /// `Pending`, `Failed`, `Success` or `TimedOut`.
+    /// Deprecated in Codat's API: `timeoutInMinutes` in seconds.
+    #[schema(deprecated)]
+    pub timeout_in_seconds: Option<i64>,
+    #[schema(value_type = PushStatus)]
     pub status: String,
     pub status_code: i64,
     pub error_message: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<PushValidation>)]
     pub validation: Option<Value>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<PushOperationChange>>)]
     pub changes: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -57,6 +108,7 @@ impl PushOperation {
             requested_on_utc: record.requested.to_storage(),
             completed_on_utc: record.completed.map(|at| at.to_storage()),
             timeout_in_minutes: record.timeout_minutes,
+            timeout_in_seconds: record.timeout_minutes.map(|minutes| minutes * 60),
             status: record.status.clone(),
             status_code: record.status_code,
             error_message: record.error_message.clone(),
