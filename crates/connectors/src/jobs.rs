@@ -257,7 +257,15 @@ impl DataWorker {
                 return Ok(());
             }
             if last {
-                self.store.complete_pull(pull).await?.ok();
+                if self.store.complete_pull(pull).await?.is_ok() {
+                    tracing::info!(
+                        pull = %pull.id,
+                        data_type = %pull.data_type,
+                        pages = pull.pages,
+                        worker = %self.owner,
+                        "pull complete"
+                    );
+                }
                 return Ok(());
             }
         }

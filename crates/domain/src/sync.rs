@@ -132,35 +132,49 @@ pub fn validate(settings: &[SyncSetting]) -> Result<(), SettingsError> {
     Ok(())
 }
 
-/// The settings in force: defaults, overlaid by the client's, overlaid by the company's except where the
-/// client locked a data type. Ordered by `syncOrder`, then data type.
-pub fn effective(
-    client: Option<&[SyncSetting]>,
-    company: Option<&[SyncSetting]>,
-) -> Vec<SyncSetting> {
+/// Settings someone set, and whether they override what they are laid over.
+#[derive(Debug, Clone, Copy)]
+pub struct Layer<'a> {
+    pub settings: &'a [SyncSetting],
+    /// `overridesDefaults`: the settings are the whole list, and a data type they leave out is neither
+    /// fetched on first link nor scheduled. Otherwise each setting replaces only its own data type.
+    pub overrides: bool,
+}
+
+/// The settings in force: defaults, then the client's layer, then the company's, except that a data type the
+/// client locked keeps the client's setting. Ordered by `syncOrder`, then data type.
+pub fn effective(client: Option<Layer<'_>>, company: Option<Layer<'_>>) -> Vec<SyncSetting> {
     let mut settings = default_settings();
-    let overlay =
-        |settings: &mut Vec<SyncSetting>, changes: &[SyncSetting], respect_locks: bool| {
-            for change in changes {
-                match settings
-                    .iter_mut()
-                    .find(|s| s.data_type == change.data_type)
-                {
-                    Some(current) if respect_locks && current.is_locked => {}
-                    Some(current) => {
-                        let locked = current.is_locked && respect_locks;
-                        *current = change.clone();
-                        current.is_locked |= locked;
-                    }
-                    None => settings.push(change.clone()),
+    let apply = |settings: &mut Vec<SyncSetting>, layer: Layer<'_>, respect_locks: bool| {
+        if layer.overrides {
+            for current in settings.iter_mut() {
+                let locked = respect_locks && current.is_locked;
+                let listed = layer
+                    .settings
+                    .iter()
+                    .any(|s| s.data_type == current.data_type);
+                if !locked && !listed {
+                    current.fetch_on_first_link = false;
+                    current.sync_schedule = 0;
                 }
             }
-        };
+        }
+        for change in layer.settings {
+            match settings
+                .iter_mut()
+                .find(|s| s.data_type == change.data_type)
+            {
+                Some(current) if respect_locks && current.is_locked => {}
+                Some(current) => *current = change.clone(),
+                None => settings.push(change.clone()),
+            }
+        }
+    };
     if let Some(client) = client {
-        overlay(&mut settings, client, false);
+        apply(&mut settings, client, false);
     }
     if let Some(company) = company {
-        overlay(&mut settings, company, true);
+        apply(&mut settings, company, true);
     }
     settings.sort_by(|a, b| {
         a.sync_order
@@ -197,7 +211,11 @@ mod tests {
             setting("invoices", false, 1, false),
             setting("customers", true, 2, false),
         ];
-        let settings = effective(Some(&client), Some(&company));
+        let layer = |settings| Layer {
+            settings,
+            overrides: false,
+        };
+        let settings = effective(Some(layer(&client)), Some(layer(&company)));
         let invoices = settings.iter().find(|s| s.data_type == "invoices").unwrap();
         assert_eq!(
             (invoices.fetch_on_first_link, invoices.sync_schedule),
@@ -214,6 +232,27 @@ mod tests {
         // Types nobody set keep the defaults.
         let bills = settings.iter().find(|s| s.data_type == "bills").unwrap();
         assert_eq!(bills.sync_schedule, DEFAULT_SYNC_SCHEDULE);
+    }
+
+    #[test]
+    fn overriding_settings_switch_off_what_they_leave_out() {
+        let client = [setting("invoices", true, 12, false)];
+        let settings = effective(
+            Some(Layer {
+                settings: &client,
+                overrides: true,
+            }),
+            None,
+        );
+        let invoices = settings.iter().find(|s| s.data_type == "invoices").unwrap();
+        assert_eq!(
+            (invoices.fetch_on_first_link, invoices.sync_schedule),
+            (true, 12)
+        );
+        assert!(settings
+            .iter()
+            .filter(|s| s.data_type != "invoices")
+            .all(|s| !s.fetch_on_first_link && s.sync_schedule == 0));
     }
 
     #[test]

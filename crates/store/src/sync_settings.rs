@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use linkwell_domain::ids::{ClientId, CompanyId, ConnectionId};
-use linkwell_domain::sync::{effective, SyncSetting};
+use linkwell_domain::sync::{effective, Layer, SyncSetting};
 use sqlx::Row;
 
 use crate::database::Store;
@@ -18,21 +18,23 @@ pub struct StoredSyncSettings {
     pub overrides_defaults: bool,
 }
 
-fn parse(settings: Option<String>) -> Result<Option<Vec<SyncSetting>>, StoreError> {
-    settings
-        .map(|text| {
-            serde_json::from_str(&text).map_err(|error| StoreError::Corrupt(error.to_string()))
-        })
-        .transpose()
+type Stored = Option<(Vec<SyncSetting>, bool)>;
+
+fn layer(stored: &Stored) -> Option<Layer<'_>> {
+    stored.as_ref().map(|(settings, overrides)| Layer {
+        settings,
+        overrides: *overrides,
+    })
 }
 
 async fn stored_in(
     executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
     client: ClientId,
     company: CompanyId,
-) -> Result<(Option<String>, Option<String>), StoreError> {
+) -> Result<(Stored, Stored), StoreError> {
     let rows = sqlx::query(
-        "SELECT company_id, settings FROM sync_settings WHERE client_id = $1 AND company_id IN ('', $2)",
+        "SELECT company_id, settings, overrides_defaults FROM sync_settings \
+         WHERE client_id = $1 AND company_id IN ('', $2)",
     )
     .bind(client.to_string())
     .bind(company.to_string())
@@ -40,10 +42,14 @@ async fn stored_in(
     .await?;
     let (mut client_settings, mut company_settings) = (None, None);
     for row in &rows {
+        let settings: Vec<SyncSetting> = serde_json::from_str(&text(row, "settings")?)
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let overrides: i64 = row.try_get("overrides_defaults")?;
+        let stored = Some((settings, overrides != 0));
         if text(row, "company_id")?.is_empty() {
-            client_settings = Some(text(row, "settings")?);
+            client_settings = stored;
         } else {
-            company_settings = Some(text(row, "settings")?);
+            company_settings = stored;
         }
     }
     Ok((client_settings, company_settings))
@@ -75,10 +81,7 @@ impl Store {
         company: CompanyId,
     ) -> Result<Vec<SyncSetting>, StoreError> {
         let (client_settings, company_settings) = stored_in(&self.pool, client, company).await?;
-        Ok(effective(
-            parse(client_settings)?.as_deref(),
-            parse(company_settings)?.as_deref(),
-        ))
+        Ok(effective(layer(&client_settings), layer(&company_settings)))
     }
 
     /// On a connection's first link: queues, in the linking transaction, every data type its platform offers
@@ -96,10 +99,7 @@ impl Store {
             return Ok(());
         }
         let (client_settings, company_settings) = stored_in(&mut **tx, client, company).await?;
-        let settings = effective(
-            parse(client_settings)?.as_deref(),
-            parse(company_settings)?.as_deref(),
-        );
+        let settings = effective(layer(&client_settings), layer(&company_settings));
         let requests: Vec<(ConnectionId, String)> = settings
             .into_iter()
             .filter(|setting| setting.fetch_on_first_link && readable.contains(&setting.data_type))

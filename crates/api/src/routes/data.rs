@@ -489,7 +489,13 @@ async fn settings_answer(
                 .map(|stored| serde_json::from_str(&stored.settings))
                 .transpose()
                 .map_err(|error| ApiError::Internal(error.to_string()))?;
-            linkwell_domain::sync::effective(own.as_deref(), None)
+            linkwell_domain::sync::effective(
+                own.as_deref().map(|settings| linkwell_domain::sync::Layer {
+                    settings,
+                    overrides: stored.as_ref().is_some_and(|s| s.overrides_defaults),
+                }),
+                None,
+            )
         }
     };
     Ok(SyncSettings {

@@ -238,8 +238,25 @@ impl Api {
         (company, connection["id"].as_str().unwrap().to_owned())
     }
 
+    pub async fn get(&self, path: &str) -> Value {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", self.authorization())
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
     /// Start, allow at the platform, come back: where linkwell sends the person at the end.
     pub async fn link(&self, company: &str, connection: &str) -> String {
+        self.link_to(company, connection, "demo-small").await
+    }
+
+    /// [`Api::link`] to the sandbox organisation `organisation`.
+    pub async fn link_to(&self, company: &str, connection: &str, organisation: &str) -> String {
         let start = self
             .http
             .get(format!(
@@ -273,7 +290,7 @@ impl Api {
                 .0;
             form.insert(name.to_owned(), value.replace("&amp;", "&"));
         }
-        form.insert("organisation".into(), "demo-small".into());
+        form.insert("organisation".into(), organisation.into());
         form.insert("decision".into(), "allow".into());
         let decided = self
             .http
