@@ -234,10 +234,7 @@ impl Store {
         let mut delivered = false;
         for consumer in &consumers {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;
-            if !event_types
-                .iter()
-                .any(|subscribed| *subscribed == event_type)
-            {
+            if !event_types.contains(&event_type) {
                 continue;
             }
             let company_tags: Option<String> = consumer.try_get("company_tags")?;
@@ -310,6 +307,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreErro
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
+/// The data types a platform can be pulled for, by platform key.
+pub type ReadableTypes = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
+
 /// What the store keeps for events: the renderer and the dispatcher's wake-up call.
 #[derive(Default)]
 pub struct EventHub {
@@ -319,7 +319,7 @@ pub struct EventHub {
     pub(crate) work: tokio::sync::Notify,
     /// The data types each platform can be pulled for, by platform key: linking a connection queues the ones
     /// its sync settings fetch on first link.
-    pub(crate) readable: std::sync::OnceLock<Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>>,
+    pub(crate) readable: std::sync::OnceLock<ReadableTypes>,
 }
 
 impl std::fmt::Debug for EventHub {

@@ -1,8 +1,6 @@
 //! Sync settings as the client (or one company) set them: Codat's `settings` array kept as JSON text, with
 //! `overridesDefaults`. Defaults and validation are the API layer's business.
 
-use std::sync::Arc;
-
 use linkwell_domain::ids::{ClientId, CompanyId, ConnectionId};
 use linkwell_domain::sync::{effective, Layer, SyncSetting};
 use sqlx::Row;
@@ -58,10 +56,7 @@ async fn stored_in(
 impl Store {
     /// Tells the store which data types each platform can be pulled for (once, at start-up). Until it is
     /// set, linking queues no pulls.
-    pub fn set_readable_data_types(
-        &self,
-        readable: Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>,
-    ) {
+    pub fn set_readable_data_types(&self, readable: crate::events::ReadableTypes) {
         let _ = self.events.readable.set(readable);
     }
 
