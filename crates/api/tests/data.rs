@@ -23,6 +23,7 @@ backend_tests!(
     data_goes_with_its_connection_and_company,
     sync_settings_are_validated_and_scheduled,
     another_clients_data_is_not_found,
+    payments_and_journal_entries_are_pushed,
 );
 
 async fn linked(app: &TestApp, platform: &str, organisation: &str) -> (String, String) {
@@ -934,5 +935,93 @@ async fn another_clients_data_is_not_found(app: TestApp) -> TestApp {
     )
     .await;
     assert_eq!(status, 404);
+    app
+}
+
+async fn payments_and_journal_entries_are_pushed(app: TestApp) -> TestApp {
+    let (company, connection) = linked(&app, "mqjo", "demo-small").await;
+    app.drain().await;
+    let invoices = all_records(&app, &format!("/companies/{company}/data/invoices")).await;
+    let open = invoices
+        .iter()
+        .find(|invoice| invoice["status"] == "Submitted")
+        .expect("an open invoice");
+    let due = open["amountDue"].as_f64().unwrap();
+    let id = open["id"].as_str().unwrap();
+    let base = format!("/companies/{company}/connections/{connection}/push");
+    let (status, pushed) = app
+        .post(
+            &format!("{base}/payments"),
+            json!({
+                "customerRef": open["customerRef"],
+                "totalAmount": due,
+                "currency": open["currency"],
+                "date": "2026-11-20T00:00:00",
+                "lines": [{"amount": due, "links": [{"type": "Invoice", "id": id, "amount": -due}]}]
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{pushed}");
+    app.drain().await;
+    let done = push_status(&app, &company, pushed["pushOperationKey"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    // The paid invoice and the new payment arrive with the next pulls.
+    queue(&app, &company, "invoices").await;
+    queue(&app, &company, "payments").await;
+    app.drain().await;
+    let (_, paid) = app.get(&format!("/companies/{company}/data/invoices/{id}")).await;
+    assert_eq!(paid["status"], "Paid", "{paid}");
+    let payment = done["changes"][0]["recordRef"]["id"].as_str().unwrap();
+    let (status, payment) = app
+        .get(&format!("/companies/{company}/data/payments/{payment}"))
+        .await;
+    assert_eq!(status, 200, "{payment}");
+
+    let accounts = all_records(&app, &format!("/companies/{company}/data/accounts")).await;
+    let (debit, credit) = (&accounts[0]["id"], &accounts[1]["id"]);
+    let (status, pushed) = app
+        .post(
+            &format!("{base}/journalEntries"),
+            json!({
+                "postedOn": "2026-11-20T00:00:00",
+                "description": "Accrual",
+                "journalLines": [
+                    {"netAmount": 125.5, "accountRef": {"id": debit}, "description": "Debit"},
+                    {"netAmount": -125.5, "accountRef": {"id": credit}, "description": "Credit"}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{pushed}");
+    app.drain().await;
+    let done = push_status(&app, &company, pushed["pushOperationKey"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let entry = done["changes"][0]["recordRef"]["id"].as_str().unwrap().to_owned();
+    // An unbalanced entry is refused before reaching the platform.
+    let (_, refused) = app
+        .post(
+            &format!("{base}/journalEntries"),
+            json!({
+                "postedOn": "2026-11-20T00:00:00",
+                "journalLines": [
+                    {"netAmount": 125.5, "accountRef": {"id": debit}},
+                    {"netAmount": -100, "accountRef": {"id": credit}}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(refused["status"], "Failed", "{refused}");
+    assert!(refused["validation"]["errors"].to_string().contains("journalLines"));
+    let (status, deleted) = app.delete(&format!("{base}/journalEntries/{entry}")).await;
+    assert_eq!(status, 200, "{deleted}");
+    app.drain().await;
+    let done = push_status(&app, &company, deleted["pushOperationKey"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    queue(&app, &company, "journalEntries").await;
+    app.drain().await;
+    let (_, gone) = app
+        .get(&format!("/companies/{company}/data/journalEntries/{entry}"))
+        .await;
+    assert_eq!(gone["metadata"]["isDeleted"], true, "{gone}");
     app
 }
