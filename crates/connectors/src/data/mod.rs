@@ -79,12 +79,16 @@ impl std::fmt::Display for ConnectorError {
             ConnectorError::Transient { reason, .. } => {
                 write!(f, "the platform is not available right now: {reason}")
             }
-            ConnectorError::NotSupported(what) => write!(f, "not supported by the platform: {what}"),
+            ConnectorError::NotSupported(what) => {
+                write!(f, "not supported by the platform: {what}")
+            }
             ConnectorError::Invalid(fields) => {
                 let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
                 write!(f, "invalid record: {}", names.join(", "))
             }
-            ConnectorError::Conflict(reason) => write!(f, "the platform refused the change: {reason}"),
+            ConnectorError::Conflict(reason) => {
+                write!(f, "the platform refused the change: {reason}")
+            }
             ConnectorError::NotFound(reason) => write!(f, "not found at the platform: {reason}"),
             ConnectorError::Failed(reason) => write!(f, "{reason}"),
         }
