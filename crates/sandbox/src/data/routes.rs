@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::bearer::authenticate_bearer;
 use crate::data::advance::advance;
 use crate::data::model::{timestamp, Resource};
-use crate::data::paging::{encode_cursor, list, ListQuery};
+use crate::data::paging::{encode_cursor, select, ListQuery};
 use crate::data::{writes, Dataset, View};
 use crate::error::SandboxError;
 use crate::grants::AuthenticatedGrant;
@@ -73,13 +73,14 @@ pub(crate) async fn list_records(
         params.map_err(|rejection| SandboxError::invalid_request(rejection.body_text()))?;
     let query = ListQuery::parse(resource, &params)?;
     let store = sandbox.data();
-    let page = list(
+    let selection = select(
         &dataset,
         store.get(platform, &grant.organisation),
         resource,
         &query,
     );
     drop(store);
+    let page = selection.render(&dataset, resource);
     Ok(Json(json!({
         "data": page.data,
         "next_cursor": page.next.map(|key| encode_cursor(resource, &key)),
