@@ -80,7 +80,8 @@ pub(crate) const CHART: [(&str, &str, &str, &str, bool); 26] = [
 
 pub(crate) const ACCOUNT_TYPES: [&str; 5] = ["asset", "liability", "equity", "revenue", "expense"];
 
-const BANK: u64 = 0;
+/// The business current account: where customers pay in.
+pub(crate) const BANK: u64 = 0;
 const SALES: u64 = 11;
 const SERVICES: u64 = 12;
 const COST_OF_SALES: u64 = 14;

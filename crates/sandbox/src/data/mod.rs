@@ -126,26 +126,7 @@ impl View<'_> {
         let in_base = resource.index_of(id).is_some_and(|index| {
             index < self.dataset.count(resource) && self.dataset.base_referenced(resource, index)
         });
-        in_base
-            || self.overlay.resources().any(|(_, changes)| {
-                changes.entries().any(|(other, entry)| {
-                    other != id
-                        && entry
-                            .record
-                            .as_ref()
-                            .is_some_and(|record| mentions(record, id))
-                })
-            })
-    }
-}
-
-/// Whether a JSON value holds the string `id` anywhere.
-fn mentions(value: &Value, id: &str) -> bool {
-    match value {
-        Value::String(text) => text == id,
-        Value::Array(items) => items.iter().any(|item| mentions(item, id)),
-        Value::Object(fields) => fields.values().any(|field| mentions(field, id)),
-        _ => false,
+        in_base || self.overlay.is_mentioned(id)
     }
 }
 

@@ -36,13 +36,62 @@ pub(crate) enum Resource {
     Locations,
 }
 
+/// A change a client can ask for on a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Write {
+    /// How a refusal reads: "payments on mqjo cannot be updated".
+    pub(crate) fn past_participle(self) -> &'static str {
+        match self {
+            Self::Create => "created",
+            Self::Update => "updated",
+            Self::Delete => "deleted",
+        }
+    }
+}
+
+/// Which writes a resource accepts. Payments can only be recorded, and journal entries posted
+/// or removed, never edited, as on most ledgers.
+#[derive(Debug, Clone, Copy)]
+struct Writes {
+    create: bool,
+    update: bool,
+    delete: bool,
+}
+
+const READ_ONLY: Writes = Writes {
+    create: false,
+    update: false,
+    delete: false,
+};
+const EVERY_WRITE: Writes = Writes {
+    create: true,
+    update: true,
+    delete: true,
+};
+const CREATE_ONLY: Writes = Writes {
+    create: true,
+    update: false,
+    delete: false,
+};
+const CREATE_AND_DELETE: Writes = Writes {
+    create: true,
+    update: false,
+    delete: true,
+};
+
 struct ResourceInfo {
     resource: Resource,
     platform: Platform,
     path: &'static str,
     prefix: &'static str,
     singular: &'static str,
-    writable: bool,
+    writes: Writes,
 }
 
 const fn info(
@@ -51,7 +100,7 @@ const fn info(
     path: &'static str,
     prefix: &'static str,
     singular: &'static str,
-    writable: bool,
+    writes: Writes,
 ) -> ResourceInfo {
     ResourceInfo {
         resource,
@@ -59,21 +108,28 @@ const fn info(
         path,
         prefix,
         singular,
-        writable,
+        writes,
     }
 }
 
 use Platform::{Aiwb, Bnks, Mqjo};
 
 const RESOURCES: [ResourceInfo; 22] = [
-    info(Resource::Accounts, Mqjo, "accounts", "acc", "account", true),
+    info(
+        Resource::Accounts,
+        Mqjo,
+        "accounts",
+        "acc",
+        "account",
+        EVERY_WRITE,
+    ),
     info(
         Resource::Customers,
         Mqjo,
         "customers",
         "cus",
         "customer",
-        true,
+        EVERY_WRITE,
     ),
     info(
         Resource::Suppliers,
@@ -81,26 +137,33 @@ const RESOURCES: [ResourceInfo; 22] = [
         "suppliers",
         "sup",
         "supplier",
-        true,
+        EVERY_WRITE,
     ),
-    info(Resource::Items, Mqjo, "items", "itm", "item", true),
+    info(Resource::Items, Mqjo, "items", "itm", "item", EVERY_WRITE),
     info(
         Resource::TaxRates,
         Mqjo,
         "tax-rates",
         "tax",
         "tax rate",
-        false,
+        READ_ONLY,
     ),
-    info(Resource::Invoices, Mqjo, "invoices", "inv", "invoice", true),
-    info(Resource::Bills, Mqjo, "bills", "bil", "bill", true),
+    info(
+        Resource::Invoices,
+        Mqjo,
+        "invoices",
+        "inv",
+        "invoice",
+        EVERY_WRITE,
+    ),
+    info(Resource::Bills, Mqjo, "bills", "bil", "bill", EVERY_WRITE),
     info(
         Resource::CreditNotes,
         Mqjo,
         "credit-notes",
         "crn",
         "credit note",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::Payments,
@@ -108,7 +171,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "payments",
         "pay",
         "payment",
-        false,
+        CREATE_ONLY,
     ),
     info(
         Resource::BillPayments,
@@ -116,7 +179,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "bill-payments",
         "bpy",
         "bill payment",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::JournalEntries,
@@ -124,7 +187,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "journal-entries",
         "jnl",
         "journal entry",
-        false,
+        CREATE_AND_DELETE,
     ),
     info(
         Resource::BankAccounts,
@@ -132,7 +195,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "bank-accounts",
         "bka",
         "bank account",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::BankingAccounts,
@@ -140,7 +203,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "accounts",
         "acct",
         "account",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::Balances,
@@ -148,7 +211,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "balances",
         "bal",
         "balance",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::Transactions,
@@ -156,7 +219,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "transactions",
         "txn",
         "transaction",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::TransactionCategories,
@@ -164,7 +227,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "transaction-categories",
         "cat",
         "transaction category",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::ShopCustomers,
@@ -172,16 +235,16 @@ const RESOURCES: [ResourceInfo; 22] = [
         "customers",
         "cust",
         "customer",
-        false,
+        READ_ONLY,
     ),
-    info(Resource::Orders, Aiwb, "orders", "ord", "order", false),
+    info(Resource::Orders, Aiwb, "orders", "ord", "order", READ_ONLY),
     info(
         Resource::Products,
         Aiwb,
         "products",
         "prod",
         "product",
-        true,
+        EVERY_WRITE,
     ),
     info(
         Resource::ShopPayments,
@@ -189,7 +252,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "payments",
         "pmt",
         "payment",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::ShopTransactions,
@@ -197,7 +260,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "transactions",
         "trx",
         "transaction",
-        false,
+        READ_ONLY,
     ),
     info(
         Resource::Locations,
@@ -205,7 +268,7 @@ const RESOURCES: [ResourceInfo; 22] = [
         "locations",
         "loc",
         "location",
-        false,
+        READ_ONLY,
     ),
 ];
 
@@ -244,8 +307,13 @@ impl Resource {
         self.info().singular
     }
 
-    pub(crate) fn writable(self) -> bool {
-        self.info().writable
+    pub(crate) fn allows(self, write: Write) -> bool {
+        let writes = self.info().writes;
+        match write {
+            Write::Create => writes.create,
+            Write::Update => writes.update,
+            Write::Delete => writes.delete,
+        }
     }
 
     /// Salts this resource's record streams, so record 7 of two resources differ.

@@ -1,7 +1,13 @@
 //! Paging for list endpoints: `limit`, an opaque `cursor` and `updated_since`, answered in
 //! (updated, id) order. A cursor is the key of the last record served, so the next page starts
 //! strictly after it; base records are in key order by index, so the first base record of a
-//! page is found by binary search over indexes and nothing before it is generated.
+//! page is found by binary search over indexes and nothing before it is generated. Changed
+//! records come from the overlay's ordered index, entered at the cursor or at `updated_since`,
+//! so an increment reads the changes it returns and no others.
+//!
+//! A page is chosen ([`select`]) while the overlay is locked, but its base records are generated
+//! ([`Selection::render`]) after the lock is released: generating and serialising 500 records is
+//! most of a page's cost, and pulls of other lists or organisations need not wait for it.
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -113,9 +119,35 @@ pub(crate) struct Page {
     pub next: Option<Key>,
 }
 
-enum Source {
+/// Where a record of a page comes from.
+enum Row {
+    /// Base record `index`, generated when the page is rendered.
     Base(u64),
-    Overlay,
+    /// A record (or tombstone) from the overlay, copied out of it.
+    Changed(Value),
+}
+
+/// The records of a page, chosen but not yet generated.
+pub(crate) struct Selection {
+    rows: Vec<Row>,
+    next: Option<Key>,
+}
+
+impl Selection {
+    pub(crate) fn render(self, dataset: &Dataset, resource: Resource) -> Page {
+        let data = self
+            .rows
+            .into_iter()
+            .map(|row| match row {
+                Row::Base(index) => dataset.record(resource, index),
+                Row::Changed(record) => record,
+            })
+            .collect();
+        Page {
+            data,
+            next: self.next,
+        }
+    }
 }
 
 /// The first index in `0..count` for which `is_before` is false; `is_before` must be true on a
@@ -133,12 +165,33 @@ fn partition_point(count: u64, is_before: impl Fn(u64) -> bool) -> u64 {
     low
 }
 
-pub(crate) fn list(
+/// Where a page starts in the overlay's (updated, id) order: after the cursor, and for an
+/// increment at the first change after `updated_since`, whichever is later.
+fn overlay_start(query: &ListQuery) -> Bound<(i64, String)> {
+    let after_cursor = query
+        .after
+        .as_ref()
+        .map(|after| (after.updated_ms, after.id.clone()));
+    // Ids are never empty, so (since + 1, "") sorts before every change made after `since`.
+    let after_since = query
+        .updated_since_ms
+        .map(|since| (since.saturating_add(1), String::new()));
+    match (after_cursor, after_since) {
+        (Some(cursor), Some(since)) if since > cursor => Bound::Included(since),
+        (Some(cursor), _) => Bound::Excluded(cursor),
+        (None, Some(since)) => Bound::Included(since),
+        (None, None) => Bound::Unbounded,
+    }
+}
+
+/// Chooses the records of one page: base records in index order, minus those the overlay
+/// holds, merged with the overlay's changes in (updated, id) order.
+pub(crate) fn select(
     dataset: &Dataset,
     overlay: &OrgOverlay,
     resource: Resource,
     query: &ListQuery,
-) -> Page {
+) -> Selection {
     let count = dataset.count(resource);
     let base_key = |index: u64| Key {
         updated_ms: dataset.updated_ms(resource, index),
@@ -156,49 +209,43 @@ pub(crate) fn list(
     let changes = overlay.resource(resource);
     let overridden =
         |index: u64| changes.is_some_and(|changes| changes.entry(&resource.id(index)).is_some());
-    let lower = match &query.after {
-        Some(after) => Bound::Excluded((after.updated_ms, after.id.clone())),
-        None => Bound::Unbounded,
-    };
-    let mut overlay_keys = changes
+    let mut overlay_entries = changes
         .into_iter()
-        .flat_map(|changes| changes.ordered().range((lower.clone(), Bound::Unbounded)))
-        .filter(|(updated_ms, id)| match query.updated_since_ms {
-            Some(since) => *updated_ms > since,
-            // A plain listing leaves deleted records out; an incremental one reports them.
-            None => changes
-                .and_then(|changes| changes.entry(id))
-                .is_some_and(|entry| entry.record.is_some()),
+        .flat_map(|changes| {
+            changes
+                .ordered()
+                .range((overlay_start(query), Bound::Unbounded))
+                .filter_map(|(updated_ms, id)| Some((*updated_ms, id, changes.entry(id)?)))
         })
+        // A plain listing leaves deleted records out; an incremental one reports them.
+        .filter(|(_, _, entry)| query.updated_since_ms.is_some() || entry.record.is_some())
         .peekable();
 
-    let mut picked: Vec<(Key, Source)> = Vec::with_capacity(query.limit + 1);
+    let mut picked: Vec<(Key, Row)> = Vec::with_capacity(query.limit + 1);
     while picked.len() <= query.limit {
         while index < count && overridden(index) {
             index += 1;
         }
         let from_base = (index < count).then(|| base_key(index));
-        let take_base = match (&from_base, overlay_keys.peek()) {
+        let take_base = match (&from_base, overlay_entries.peek()) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some(base), Some((updated_ms, id))) => {
-                (base.updated_ms, &base.id).cmp(&(*updated_ms, id)) == Ordering::Less
+            (Some(base), Some((updated_ms, id, _))) => {
+                (base.updated_ms, &base.id).cmp(&(*updated_ms, *id)) == Ordering::Less
             }
         };
         if take_base {
             if let Some(key) = from_base {
-                picked.push((key, Source::Base(index)));
+                picked.push((key, Row::Base(index)));
             }
             index += 1;
-        } else if let Some((updated_ms, id)) = overlay_keys.next() {
-            picked.push((
-                Key {
-                    updated_ms: *updated_ms,
-                    id: id.clone(),
-                },
-                Source::Overlay,
-            ));
+        } else if let Some((updated_ms, id, entry)) = overlay_entries.next() {
+            let key = Key {
+                updated_ms,
+                id: id.clone(),
+            };
+            picked.push((key, Row::Changed(entry.to_json(id))));
         }
     }
     let next = if picked.len() > query.limit {
@@ -207,17 +254,21 @@ pub(crate) fn list(
     } else {
         None
     };
-    let data = picked
-        .into_iter()
-        .map(|(key, source)| match source {
-            Source::Base(index) => dataset.record(resource, index),
-            Source::Overlay => changes
-                .and_then(|changes| changes.entry(&key.id))
-                .map(|entry| entry.to_json(&key.id))
-                .unwrap_or(Value::Null),
-        })
-        .collect();
-    Page { data, next }
+    Selection {
+        rows: picked.into_iter().map(|(_, row)| row).collect(),
+        next,
+    }
+}
+
+/// One page of a list, chosen and generated at once.
+#[cfg(test)]
+pub(crate) fn list(
+    dataset: &Dataset,
+    overlay: &OrgOverlay,
+    resource: Resource,
+    query: &ListQuery,
+) -> Page {
+    select(dataset, overlay, resource, query).render(dataset, resource)
 }
 
 #[cfg(test)]

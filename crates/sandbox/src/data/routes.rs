@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 
 use crate::bearer::authenticate_bearer;
 use crate::data::advance::advance;
-use crate::data::model::{timestamp, Resource};
-use crate::data::paging::{encode_cursor, list, ListQuery};
+use crate::data::model::{timestamp, Resource, Write};
+use crate::data::paging::{encode_cursor, select, ListQuery};
 use crate::data::{writes, Dataset, View};
 use crate::error::SandboxError;
 use crate::grants::AuthenticatedGrant;
@@ -73,13 +73,14 @@ pub(crate) async fn list_records(
         params.map_err(|rejection| SandboxError::invalid_request(rejection.body_text()))?;
     let query = ListQuery::parse(resource, &params)?;
     let store = sandbox.data();
-    let page = list(
+    let selection = select(
         &dataset,
         store.get(platform, &grant.organisation),
         resource,
         &query,
     );
     drop(store);
+    let page = selection.render(&dataset, resource);
     Ok(Json(json!({
         "data": page.data,
         "next_cursor": page.next.map(|key| encode_cursor(resource, &key)),
@@ -106,7 +107,8 @@ pub(crate) async fn get_record(
         .ok_or_else(|| not_found(resource, &id))
 }
 
-fn writable(platform: Platform, path: &str) -> Result<Resource, SandboxError> {
+/// The resource at `path`, if it accepts `write`; 405 if it does not.
+fn writable(platform: Platform, path: &str, write: Write) -> Result<Resource, SandboxError> {
     let resource = match Resource::parse(platform, path) {
         Some(resource) => resource,
         None if matches!(path, "company" | "store") => {
@@ -116,8 +118,16 @@ fn writable(platform: Platform, path: &str) -> Result<Resource, SandboxError> {
         }
         None => return Err(unknown_resource(platform, path)),
     };
-    if resource.writable() {
+    if resource.allows(write) {
         Ok(resource)
+    } else if [Write::Create, Write::Update, Write::Delete]
+        .into_iter()
+        .any(|other| resource.allows(other))
+    {
+        Err(SandboxError::method_not_allowed(format!(
+            "{path} on {platform} cannot be {}",
+            write.past_participle()
+        )))
     } else {
         Err(SandboxError::method_not_allowed(format!(
             "{path} on {platform} is read-only"
@@ -151,7 +161,8 @@ const READ_ONLY_FIELDS: [&str; 9] = [
     "total_minor",
 ];
 
-/// `POST /{platform}/api/v1/{resource}`: creates a record; 201 with the record.
+/// `POST /{platform}/api/v1/{resource}`: creates a record; 201 with the record. Records it
+/// changes in passing (the invoice a payment pays down) get the same `updated_at`.
 pub(crate) async fn create_record(
     Path((platform, path)): Path<(String, String)>,
     State(sandbox): State<Sandbox>,
@@ -160,7 +171,7 @@ pub(crate) async fn create_record(
 ) -> Result<(StatusCode, Json<Value>), SandboxError> {
     let platform = parse_platform(&platform)?;
     let grant = authenticate_bearer(&sandbox, platform, &headers)?;
-    let resource = writable(platform, &path)?;
+    let resource = writable(platform, &path, Write::Create)?;
     require_write(&grant)?;
     let input = json_object(&body)?;
     let now_ms = sandbox.now().timestamp_millis();
@@ -174,11 +185,16 @@ pub(crate) async fn create_record(
     };
     let mut record =
         writes::build(&view, resource, &id, &input, None).map_err(SandboxError::validation)?;
+    let consequences = writes::consequences(&view, resource, &record);
     let id = overlay.new_id(&dataset, resource);
     record["id"] = json!(id);
     record["created_at"] = json!(timestamp(now_ms));
     record["updated_at"] = json!(timestamp(now_ms));
     overlay.put(resource, id, now_ms, record.clone());
+    for (changed, changed_id, mut changed_record) in consequences {
+        changed_record["updated_at"] = json!(timestamp(now_ms));
+        overlay.put(changed, changed_id, now_ms, changed_record);
+    }
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -221,7 +237,7 @@ pub(crate) async fn update_record(
 ) -> Result<Json<Value>, SandboxError> {
     let platform = parse_platform(&platform)?;
     let grant = authenticate_bearer(&sandbox, platform, &headers)?;
-    let resource = writable(platform, &path)?;
+    let resource = writable(platform, &path, Write::Update)?;
     require_write(&grant)?;
     let body = json_object(&body)?;
     let now_ms = sandbox.now().timestamp_millis();
@@ -259,7 +275,7 @@ pub(crate) async fn delete_record(
 ) -> Result<StatusCode, SandboxError> {
     let platform = parse_platform(&platform)?;
     let grant = authenticate_bearer(&sandbox, platform, &headers)?;
-    let resource = writable(platform, &path)?;
+    let resource = writable(platform, &path, Write::Delete)?;
     require_write(&grant)?;
     let now_ms = sandbox.now().timestamp_millis();
     let dataset = Dataset::new(platform, &grant.organisation);

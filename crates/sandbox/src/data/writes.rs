@@ -2,6 +2,8 @@
 //! would. Every problem is collected and reported by field path (`lines[0].item_id`), and every
 //! reference must point at a live record of the organisation.
 
+mod ledger;
+
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
@@ -186,6 +188,8 @@ pub(crate) fn build(
         Resource::Invoices | Resource::Bills => {
             document(&mut fields, view, profile, resource, id, existing)
         }
+        Resource::Payments => ledger::payment(&mut fields, view, profile),
+        Resource::JournalEntries => ledger::journal_entry(&mut fields, view, profile, id),
         Resource::Products => product(&mut fields, profile, id, existing),
         _ => json!({}),
     };
@@ -193,6 +197,31 @@ pub(crate) fn build(
         Ok(record)
     } else {
         Err(errors)
+    }
+}
+
+/// Other records that change when `record`, a new `resource` record built by [`build`], is
+/// created: a payment pays down its invoice. Each comes as (resource, id, new state); the caller
+/// stamps and stores them with the record itself.
+pub(crate) fn consequences(
+    view: &View<'_>,
+    resource: Resource,
+    record: &Value,
+) -> Vec<(Resource, String, Value)> {
+    match resource {
+        Resource::Payments => record["invoice_id"]
+            .as_str()
+            .and_then(|id| Some((id, view.get(Resource::Invoices, id)?)))
+            .map(|(id, invoice)| {
+                (
+                    Resource::Invoices,
+                    id.to_owned(),
+                    ledger::paid_down(&invoice, record),
+                )
+            })
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
