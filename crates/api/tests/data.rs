@@ -969,7 +969,9 @@ async fn payments_and_journal_entries_are_pushed(app: TestApp) -> TestApp {
     queue(&app, &company, "invoices").await;
     queue(&app, &company, "payments").await;
     app.drain().await;
-    let (_, paid) = app.get(&format!("/companies/{company}/data/invoices/{id}")).await;
+    let (_, paid) = app
+        .get(&format!("/companies/{company}/data/invoices/{id}"))
+        .await;
     assert_eq!(paid["status"], "Paid", "{paid}");
     let payment = done["changes"][0]["recordRef"]["id"].as_str().unwrap();
     let (status, payment) = app
@@ -996,7 +998,17 @@ async fn payments_and_journal_entries_are_pushed(app: TestApp) -> TestApp {
     app.drain().await;
     let done = push_status(&app, &company, pushed["pushOperationKey"].as_str().unwrap()).await;
     assert_eq!(done["status"], "Success", "{done}");
-    let entry = done["changes"][0]["recordRef"]["id"].as_str().unwrap().to_owned();
+    let entry = done["changes"][0]["recordRef"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    queue(&app, &company, "journalEntries").await;
+    app.drain().await;
+    let (status, pulled) = app
+        .get(&format!("/companies/{company}/data/journalEntries/{entry}"))
+        .await;
+    assert_eq!(status, 200, "{pulled}");
+    assert_eq!(pulled["journalLines"].as_array().unwrap().len(), 2);
     // An unbalanced entry is refused before reaching the platform.
     let (_, refused) = app
         .post(
@@ -1011,11 +1023,18 @@ async fn payments_and_journal_entries_are_pushed(app: TestApp) -> TestApp {
         )
         .await;
     assert_eq!(refused["status"], "Failed", "{refused}");
-    assert!(refused["validation"]["errors"].to_string().contains("journalLines"));
+    assert!(refused["validation"]["errors"]
+        .to_string()
+        .contains("journalLines"));
     let (status, deleted) = app.delete(&format!("{base}/journalEntries/{entry}")).await;
     assert_eq!(status, 200, "{deleted}");
     app.drain().await;
-    let done = push_status(&app, &company, deleted["pushOperationKey"].as_str().unwrap()).await;
+    let done = push_status(
+        &app,
+        &company,
+        deleted["pushOperationKey"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(done["status"], "Success", "{done}");
     queue(&app, &company, "journalEntries").await;
     app.drain().await;
