@@ -206,13 +206,7 @@ fn pull_from_row(row: &AnyRow) -> Result<PullRecord, StoreError> {
         status_description: optional_text(row, "status_description")?,
         error_message: optional_text(row, "error_message")?,
         requested: timestamp(row, "requested")?,
-        completed: optional_text(row, "completed")?
-            .as_deref()
-            .map(|value| {
-                Timestamp::parse_storage(value)
-                    .ok_or_else(|| StoreError::Corrupt(format!("completed holds '{value}'")))
-            })
-            .transpose()?,
+        completed: crate::records::optional_timestamp(row, "completed")?,
         progress: row.try_get("progress")?,
     })
 }

@@ -138,13 +138,7 @@ fn push_from_row(row: &AnyRow) -> Result<PushRecord, StoreError> {
         validation: optional_text(row, "validation")?,
         changes: optional_text(row, "changes")?,
         requested: timestamp(row, "requested")?,
-        completed: optional_text(row, "completed")?
-            .as_deref()
-            .map(|value| {
-                Timestamp::parse_storage(value)
-                    .ok_or_else(|| StoreError::Corrupt(format!("completed holds '{value}'")))
-            })
-            .transpose()?,
+        completed: crate::records::optional_timestamp(row, "completed")?,
         timeout_minutes: row.try_get("timeout_minutes")?,
     })
 }

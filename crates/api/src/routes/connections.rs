@@ -20,7 +20,7 @@ use crate::extract::{parse_id, Json, ListParams, Query};
 use crate::routes::companies::{company_error, company_id, extra_params};
 use crate::state::AppState;
 
-fn ids(company: &str, connection: &str) -> ApiResult<(CompanyId, ConnectionId)> {
+pub(crate) fn ids(company: &str, connection: &str) -> ApiResult<(CompanyId, ConnectionId)> {
     let company = company_id(company)?;
     let connection = parse_id(connection, || ApiError::connection_not_found(connection))?;
     Ok((company, connection))

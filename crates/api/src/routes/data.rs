@@ -16,9 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Client;
 use crate::error::{ApiError, ApiResult, ErrorMessage};
-use crate::extract::{parse_id, Json, ListParams, Query};
+use crate::extract::{Json, ListParams, Query};
 use crate::paging::Links;
 use crate::routes::companies::{company_error, company_id, extra_params};
+use crate::routes::connections::ids;
 use crate::state::AppState;
 
 /// Codat's pull operation statuses (for the document; values are written by the store).
@@ -170,12 +171,6 @@ fn overrides_by_default() -> bool {
 pub struct QueueParams {
     /// Queue the pull on this connection only.
     pub connection_id: Option<String>,
-}
-
-fn ids(company: &str, connection: &str) -> ApiResult<(CompanyId, ConnectionId)> {
-    let company = company_id(company)?;
-    let connection = parse_id(connection, || ApiError::connection_not_found(connection))?;
-    Ok((company, connection))
 }
 
 fn not_linked(connection: &ConnectionRecord) -> ApiError {

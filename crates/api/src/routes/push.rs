@@ -13,8 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Client;
 use crate::error::{ApiError, ApiResult, ErrorMessage};
-use crate::extract::{parse_id, Json, ListParams, Query};
+use crate::extract::{Json, ListParams, Query};
 use crate::routes::companies::{company_error, company_id, extra_params};
+use crate::routes::connections::ids;
 use crate::state::AppState;
 
 /// Codat's push operation statuses (for the document).
@@ -131,12 +132,6 @@ crate::paged!(
 pub struct PushParams {
     /// Minutes the push may take before it ends as `TimedOut`.
     pub timeout_in_minutes: Option<i64>,
-}
-
-fn ids(company: &str, connection: &str) -> ApiResult<(CompanyId, ConnectionId)> {
-    let company = company_id(company)?;
-    let connection = parse_id(connection, || ApiError::connection_not_found(connection))?;
-    Ok((company, connection))
 }
 
 /// The connection and its platform's connector, or the error the user should see.
