@@ -17,7 +17,7 @@ use linkwell_store::{
 };
 use serde_json::{json, Value};
 
-use crate::data::{Connector, ConnectorError, PushKind};
+use crate::data::{Connector, ConnectorError, PushKind, UnmappedPage};
 use crate::tokens::ConnectionRef;
 
 /// Finds the connector of a platform.
@@ -217,57 +217,59 @@ impl DataWorker {
             return Ok(());
         };
         let at = ConnectionRef::new(pull.client_id, pull.company_id, pull.connection_id);
+        // Three things happen at once: a task of its own asks the platform for the pages ahead, this one maps
+        // the next page into the standard model, and the database writes the current one.
+        let (pages, mut fetched) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+        let fetcher = tokio::spawn(fetch_pages(
+            connector,
+            at,
+            pull.data_type.clone(),
+            pull.cursor.clone(),
+            pull.modified_since.clone(),
+            self.config.page_size,
+            pages,
+        ));
+        let _stop_fetching = AbortOnDrop(fetcher);
+        let mut next = mapped(fetched.recv().await);
         loop {
-            let fetched = connector
-                .fetch_page(
-                    at,
-                    &pull.data_type,
-                    pull.cursor.as_deref(),
-                    pull.modified_since.as_deref(),
-                    self.config.page_size,
-                )
-                .await;
-            let page = match fetched {
+            let (records, next_cursor) = match next {
                 Ok(page) => page,
                 Err(error) => return self.pull_failed(pull, error).await,
             };
-            let records: Vec<PulledRecord> = page
-                .records
-                .into_iter()
-                .map(|record| PulledRecord {
-                    id: record.id,
-                    source_modified: Some(record.source_modified),
-                    deleted: record.deleted,
-                    body: record.body.map(|body| body.to_string()),
-                })
-                .collect();
-            let last = page.next_cursor.is_none();
-            if self
-                .store
-                .write_pull_page(
-                    pull,
-                    &records,
-                    page.next_cursor.as_deref(),
-                    self.lease_until(),
-                )
-                .await?
-                .is_err()
-            {
-                // Another worker has it now; it goes on from the last written page.
-                return Ok(());
-            }
-            if last {
-                if self.store.complete_pull(pull).await?.is_ok() {
-                    tracing::info!(
-                        pull = %pull.id,
-                        data_type = %pull.data_type,
-                        pages = pull.pages,
-                        worker = %self.owner,
-                        "pull complete"
-                    );
+            let write = self.store.write_pull_page(
+                pull,
+                &records,
+                next_cursor.as_deref(),
+                self.lease_until(),
+            );
+            if next_cursor.is_some() {
+                // Mapping takes a thread of its own: on this task's it would hold up the write's statements.
+                let following = async {
+                    let page = fetched.recv().await;
+                    tokio::task::spawn_blocking(move || mapped(page))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(ConnectorError::Failed("mapping a page failed".to_owned()))
+                        })
+                };
+                let (written, following) = tokio::join!(write, following);
+                if written?.is_err() {
+                    // Another worker has it now; it goes on from the last written page.
+                    return Ok(());
                 }
-                return Ok(());
+                next = following;
+                continue;
             }
+            if write.await?.is_ok() && self.store.complete_pull(pull).await?.is_ok() {
+                tracing::info!(
+                    pull = %pull.id,
+                    data_type = %pull.data_type,
+                    pages = pull.pages,
+                    worker = %self.owner,
+                    "pull complete"
+                );
+            }
+            return Ok(());
         }
     }
 
@@ -529,5 +531,80 @@ impl Scheduler {
 impl ConnectorSource for crate::data::Connectors {
     fn connector(&self, platform_key: &str) -> Option<Arc<dyn Connector>> {
         self.get(platform_key)
+    }
+}
+
+/// Pages fetched ahead of the one being written.
+const PAGES_AHEAD: usize = 2;
+
+/// Asks the platform for one page after another, from `cursor` to the last page or the first failure, and
+/// hands them over in order. Stops when the receiving side is gone.
+async fn fetch_pages(
+    connector: Arc<dyn Connector>,
+    at: ConnectionRef,
+    data_type: String,
+    mut cursor: Option<String>,
+    modified_since: Option<String>,
+    page_size: u32,
+    pages: tokio::sync::mpsc::Sender<Result<UnmappedPage, ConnectorError>>,
+) {
+    loop {
+        let page = connector
+            .fetch_unmapped_page(
+                at,
+                &data_type,
+                cursor.as_deref(),
+                modified_since.as_deref(),
+                page_size,
+            )
+            .await;
+        let next = match &page {
+            Ok(page) => page.next_cursor.clone(),
+            Err(_) => None,
+        };
+        if pages.send(page).await.is_err() {
+            return;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
+}
+
+/// A fetched page as the store takes it: each record in the standard model as JSON text.
+fn mapped(
+    page: Option<Result<UnmappedPage, ConnectorError>>,
+) -> Result<(Vec<PulledRecord>, Option<String>), ConnectorError> {
+    let page = page.ok_or_else(|| {
+        ConnectorError::Failed("the platform's pages stopped before the last".to_owned())
+    })??;
+    let next_cursor = page.next_cursor.clone();
+    let records = page
+        .map()?
+        .into_iter()
+        .map(|record| {
+            let body = record
+                .body
+                .map(|body| serde_json::to_string(&body))
+                .transpose()
+                .map_err(|error| ConnectorError::Failed(error.to_string()))?;
+            Ok(PulledRecord {
+                id: record.id,
+                source_modified: Some(record.source_modified),
+                deleted: record.deleted,
+                body,
+            })
+        })
+        .collect::<Result<_, ConnectorError>>()?;
+    Ok((records, next_cursor))
+}
+
+/// Aborts a task when dropped, so that no fetching outlives the pull it was for.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -13,7 +13,7 @@ pub mod tokens;
 
 pub use data::{
     Connector, ConnectorError, Connectors, DataType, FetchedPage, FieldError, PushKind,
-    SandboxConnector, SandboxPlatform, SourceRecord,
+    SandboxConnector, SandboxPlatform, SourceRecord, UnmappedPage,
 };
 pub use keys::{KeyError, KeySource, Keys, RotationReport};
 pub use link::{Completed, LinkFlow, Outcome, Rejection, StartRefusal, Started};

@@ -10,7 +10,7 @@
 //! 1), so the default listing finds any page by range. Their JSON body is stored as the connector mapped it;
 //! `modifiedDate`, `sourceModifiedDate` and `metadata.isDeleted` are kept in columns and spliced in on read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use linkwell_domain::ids::{ClientId, CompanyId, ConnectionId};
 use linkwell_domain::paging::{Page, PageRequest};
@@ -104,6 +104,13 @@ pub struct ClaimedPull {
     /// How many times the operation has been claimed, this claim included.
     pub attempts: i64,
     pub owner: String,
+    /// A full pull of a data set that holds no records of any earlier pull: it has nothing to sweep when it
+    /// completes, and its pages are inserted as new records without first looking up what is stored.
+    pub fresh: bool,
+    /// Pages are inserted without a look-up first. Starts as `fresh`; a page that finds one of its records
+    /// stored after all (a platform that lists a record on two pages) is written with the look-up, and so is
+    /// every later page of the operation.
+    pub insert_only: bool,
 }
 
 /// One record of a fetched page, in the standard model (`body` is its JSON text; `None` for a deletion).
@@ -532,7 +539,24 @@ impl Store {
             pages: row.try_get("pages")?,
             attempts: row.try_get("attempts")?,
             owner: owner.to_owned(),
+            fresh: false,
+            insert_only: false,
         };
+        let mut claimed = claimed;
+        if claimed.modified_since.is_none() {
+            // Only this operation's own earlier pages (before a worker stopped) may be stored.
+            let older = sqlx::query(
+                "SELECT 1 FROM data_records WHERE connection_id = $1 AND data_type = $2 AND pull_seq <> $3 \
+                 LIMIT 1",
+            )
+            .bind(claimed.connection_id.to_string())
+            .bind(claimed.data_type.clone())
+            .bind(claimed.seq)
+            .fetch_optional(&mut *tx)
+            .await?;
+            claimed.fresh = older.is_none();
+            claimed.insert_only = claimed.fresh;
+        }
         sqlx::query(
             "UPDATE data_sets SET latest_status = 'Fetching' WHERE connection_id = $1 AND data_type = $2 \
              AND latest_pull = $3",
@@ -598,8 +622,70 @@ impl Store {
                 }
             }
         }
-        let mut tx = self.begin_write().await?;
         let pages = pull.pages + 1;
+        let mut insert_only = pull.insert_only && records.iter().all(|record| !record.deleted);
+        loop {
+            let mut tx = self.begin_write().await?;
+            let moved = self
+                .move_pull_past_page(
+                    &mut tx,
+                    pull,
+                    records.len(),
+                    pages,
+                    &high_water,
+                    next_cursor,
+                    lease_until,
+                )
+                .await?;
+            if !moved {
+                tx.rollback().await?;
+                return Ok(Err(LeaseLost));
+            }
+            let modified = if insert_only {
+                match self.insert_records(&mut tx, pull, records, now).await? {
+                    Some(inserted) => inserted,
+                    None => {
+                        // A record of this page is stored already: again, looking up what is stored.
+                        tx.rollback().await?;
+                        pull.insert_only = false;
+                        insert_only = false;
+                        continue;
+                    }
+                }
+            } else {
+                self.upsert_records(&mut tx, pull, records, now).await?
+            };
+            if modified > 0 {
+                sqlx::query(
+                    "UPDATE pull_operations SET records_modified = records_modified + $1 WHERE seq = $2",
+                )
+                .bind(modified)
+                .bind(pull.seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            break;
+        }
+        pull.pages = pages;
+        pull.cursor = next_cursor.map(str::to_owned);
+        pull.high_water = high_water;
+        Ok(Ok(()))
+    }
+
+    /// Moves the operation past a page: its cursor, high-water mark, counters and lease. `false`: the lease is
+    /// no longer this worker's.
+    #[allow(clippy::too_many_arguments)]
+    async fn move_pull_past_page(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        pull: &ClaimedPull,
+        records: usize,
+        pages: i64,
+        high_water: &Option<String>,
+        next_cursor: Option<&str>,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
         let moved = sqlx::query(
             "UPDATE pull_operations SET cursor = $1, high_water = $2, pages = $3, \
              records = records + $4, progress = $5, lease_until = $6 \
@@ -608,32 +694,117 @@ impl Store {
         .bind(next_cursor.map(str::to_owned))
         .bind(high_water.clone())
         .bind(pages)
-        .bind(records.len() as i64)
+        .bind(records as i64)
         .bind(fetch_progress(pages))
         .bind(lease_until.to_storage())
         .bind(pull.seq)
         .bind(pull.owner.clone())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        if moved.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(Err(LeaseLost));
+        Ok(moved.rows_affected() == 1)
+    }
+
+    /// Inserts a page of records as new ones, numbered after the data set's last. `None`: one of them is
+    /// stored already (nothing is to be kept of this attempt: the caller rolls the transaction back).
+    async fn insert_records(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        pull: &ClaimedPull,
+        records: &[PulledRecord],
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        let connection = pull.connection_id.to_string();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
+        let mut rows: Vec<&PulledRecord> = Vec::with_capacity(records.len());
+        for record in records {
+            if !seen.insert(record.id.as_str()) {
+                // Listed twice on one page: the look-up path keeps the last version.
+                return Ok(None);
+            }
+            if record.body.is_some() {
+                rows.push(record);
+            }
         }
-        let modified = self.upsert_records(&mut tx, pull, records, now).await?;
-        if modified > 0 {
-            sqlx::query(
-                "UPDATE pull_operations SET records_modified = records_modified + $1 WHERE seq = $2",
-            )
-            .bind(modified)
-            .bind(pull.seq)
-            .execute(&mut *tx)
+        if rows.is_empty() {
+            return Ok(Some(0));
+        }
+        let next_ordinal = self.next_ordinal(tx, &connection, &pull.data_type).await?;
+        let stamp = now.to_storage();
+        let mut ordinal = next_ordinal;
+        for chunk in rows.chunks(self.record_rows_per_statement()) {
+            let sql = format!(
+                "INSERT INTO data_records (connection_id, data_type, record_id, ordinal, company_id, modified, \
+                 source_modified, is_deleted, pull_seq, body) VALUES {} \
+                 ON CONFLICT (connection_id, data_type, record_id) DO NOTHING",
+                values_with_constants(chunk.len())
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(connection.clone())
+                .bind(pull.data_type.clone())
+                .bind(pull.company_id.to_string())
+                .bind(pull.seq);
+            for record in chunk {
+                query = query
+                    .bind(record.id.clone())
+                    .bind(ordinal)
+                    .bind(stamp.clone())
+                    .bind(record.source_modified.clone())
+                    .bind(record.body.clone());
+                ordinal += 1;
+            }
+            let inserted = query.execute(&mut **tx).await?;
+            if inserted.rows_affected() != chunk.len() as u64 {
+                return Ok(None);
+            }
+        }
+        self.set_next_ordinal(tx, &connection, &pull.data_type, ordinal)
             .await?;
+        Ok(Some(rows.len() as i64))
+    }
+
+    /// The data set's next ordinal, with its row locked for the rest of the transaction.
+    async fn next_ordinal(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        connection: &str,
+        data_type: &str,
+    ) -> Result<i64, StoreError> {
+        let next = sqlx::query(
+            "UPDATE data_sets SET next_ordinal = next_ordinal WHERE connection_id = $1 AND data_type = $2 \
+             RETURNING next_ordinal",
+        )
+        .bind(connection.to_owned())
+        .bind(data_type.to_owned())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(next.try_get(0)?)
+    }
+
+    async fn set_next_ordinal(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        connection: &str,
+        data_type: &str,
+        next_ordinal: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE data_sets SET next_ordinal = $1 WHERE connection_id = $2 AND data_type = $3",
+        )
+        .bind(next_ordinal)
+        .bind(connection.to_owned())
+        .bind(data_type.to_owned())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records per multi-row statement. SQLite looks a numbered parameter up by a walk over all of the
+    /// statement's parameters, so its statements stay short; PostgreSQL takes long ones at no such cost.
+    fn record_rows_per_statement(&self) -> usize {
+        match self.backend() {
+            Backend::Sqlite => 100,
+            Backend::Postgres => 1000,
         }
-        tx.commit().await?;
-        pull.pages = pages;
-        pull.cursor = next_cursor.map(str::to_owned);
-        pull.high_water = high_water;
-        Ok(Ok(()))
     }
 
     /// Upserts a page of records; answers how many were new, changed or deleted.
@@ -656,45 +827,40 @@ impl Store {
                 order.push(record.id.as_str());
             }
         }
-        // What is stored already: (source_modified, is_deleted, modified, ordinal).
+        // What is stored already: (source_modified, is_deleted, modified, ordinal). The ids go in as one JSON
+        // array joined to the primary key, so each is one index probe whatever the table's statistics say.
         let mut existing: HashMap<String, (Option<String>, bool, String, i64)> = HashMap::new();
-        for chunk in order.chunks(500) {
-            let sql = format!(
-                "SELECT record_id, source_modified, is_deleted, modified, ordinal FROM data_records \
-                 WHERE connection_id = $1 AND data_type = $2 AND record_id IN ({})",
-                (3..3 + chunk.len())
-                    .map(|n| format!("${n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+        // (SQLite's CROSS JOIN keeps the ids as the outer loop; left to itself it walks the data set.)
+        let ids = match self.backend() {
+            Backend::Postgres => "json_array_elements_text($3::json) AS k(value) JOIN",
+            Backend::Sqlite => "json_each($3) AS k CROSS JOIN",
+        };
+        let sql = format!(
+            "SELECT r.record_id, r.source_modified, r.is_deleted, r.modified, r.ordinal FROM {ids} \
+             data_records r ON r.connection_id = $1 AND r.data_type = $2 AND r.record_id = k.value"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(connection.clone())
+            .bind(pull.data_type.clone())
+            .bind(
+                serde_json::to_string(&order)
+                    .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+        for row in rows {
+            let deleted: i64 = row.try_get("is_deleted")?;
+            existing.insert(
+                text(&row, "record_id")?,
+                (
+                    optional_text(&row, "source_modified")?,
+                    deleted != 0,
+                    text(&row, "modified")?,
+                    row.try_get("ordinal")?,
+                ),
             );
-            let mut query = sqlx::query(&sql)
-                .bind(connection.clone())
-                .bind(pull.data_type.clone());
-            for id in chunk {
-                query = query.bind((*id).to_owned());
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                let deleted: i64 = row.try_get("is_deleted")?;
-                existing.insert(
-                    text(&row, "record_id")?,
-                    (
-                        optional_text(&row, "source_modified")?,
-                        deleted != 0,
-                        text(&row, "modified")?,
-                        row.try_get("ordinal")?,
-                    ),
-                );
-            }
         }
-        let next = sqlx::query(
-            "UPDATE data_sets SET next_ordinal = next_ordinal WHERE connection_id = $1 AND data_type = $2 \
-             RETURNING next_ordinal",
-        )
-        .bind(connection.clone())
-        .bind(pull.data_type.clone())
-        .fetch_one(&mut **tx)
-        .await?;
-        let mut next_ordinal: i64 = next.try_get(0)?;
+        let mut next_ordinal = self.next_ordinal(tx, &connection, &pull.data_type).await?;
         let first_ordinal = next_ordinal;
         let stamp = now.to_storage();
         let mut modified_count = 0_i64;
@@ -731,8 +897,7 @@ impl Store {
             };
             upserts.push((id, ordinal, modified, record.source_modified.clone(), body));
         }
-        // Eight columns per row; chunks keep every statement well under both databases' parameter limits.
-        for chunk in upserts.chunks(1000) {
+        for chunk in upserts.chunks(self.record_rows_per_statement()) {
             let sql = format!(
                 "INSERT INTO data_records (connection_id, data_type, record_id, ordinal, company_id, modified, \
                  source_modified, is_deleted, pull_seq, body) VALUES {} \
@@ -772,14 +937,8 @@ impl Store {
             .await?;
         }
         if next_ordinal != first_ordinal {
-            sqlx::query(
-                "UPDATE data_sets SET next_ordinal = $1 WHERE connection_id = $2 AND data_type = $3",
-            )
-            .bind(next_ordinal)
-            .bind(connection)
-            .bind(pull.data_type.clone())
-            .execute(&mut **tx)
-            .await?;
+            self.set_next_ordinal(tx, &connection, &pull.data_type, next_ordinal)
+                .await?;
         }
         Ok(modified_count)
     }
@@ -807,7 +966,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(Err(LeaseLost));
         }
-        if pull.modified_since.is_none() {
+        if pull.modified_since.is_none() && !pull.fresh {
             let swept = sqlx::query(
                 "UPDATE data_records SET is_deleted = 1, modified = $1 WHERE connection_id = $2 \
                  AND data_type = $3 AND pull_seq <> $4 AND is_deleted = 0",
@@ -1291,3 +1450,6 @@ mod tests {
         assert!(fetch_progress(1_000_000) < 100);
     }
 }
+
+#[cfg(test)]
+mod write_tests;

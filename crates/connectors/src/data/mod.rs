@@ -52,6 +52,44 @@ pub struct FetchedPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page as the platform answered it, mapped into the standard model only when asked: a caller can ask for
+/// the next page (its cursor is known) before it spends the time mapping this one.
+pub struct UnmappedPage {
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+    map: Box<dyn FnOnce() -> Result<Vec<SourceRecord>, ConnectorError> + Send>,
+}
+
+impl UnmappedPage {
+    pub fn new(
+        next_cursor: Option<String>,
+        map: impl FnOnce() -> Result<Vec<SourceRecord>, ConnectorError> + Send + 'static,
+    ) -> Self {
+        Self {
+            next_cursor,
+            map: Box::new(map),
+        }
+    }
+
+    /// A page whose records are mapped already.
+    pub fn mapped(page: FetchedPage) -> Self {
+        Self::new(page.next_cursor, move || Ok(page.records))
+    }
+
+    /// The records in the standard model.
+    pub fn map(self) -> Result<Vec<SourceRecord>, ConnectorError> {
+        (self.map)()
+    }
+}
+
+impl std::fmt::Debug for UnmappedPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnmappedPage")
+            .field("next_cursor", &self.next_cursor)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A field of a pushed record that is not acceptable, named by its path in the standard model
 /// (`lineItems[0].itemRef.id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +174,21 @@ pub trait Connector: Send + Sync {
         modified_since: Option<&str>,
         page_size: u32,
     ) -> Result<FetchedPage, ConnectorError>;
+
+    /// [`Connector::fetch_page`], leaving the mapping to the caller. Connectors whose mapping costs time
+    /// answer as soon as the platform has; the default maps at once.
+    async fn fetch_unmapped_page(
+        &self,
+        at: ConnectionRef,
+        data_type: &str,
+        cursor: Option<&str>,
+        modified_since: Option<&str>,
+        page_size: u32,
+    ) -> Result<UnmappedPage, ConnectorError> {
+        self.fetch_page(at, data_type, cursor, modified_since, page_size)
+            .await
+            .map(UnmappedPage::mapped)
+    }
 
     /// Checks a record in the standard model for a push without calling the platform: every unacceptable
     /// field, or nothing.

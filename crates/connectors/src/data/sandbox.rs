@@ -15,7 +15,7 @@ use crate::data::push::{build, PushSpec};
 use crate::data::standard::{source_record, tombstone, Unmappable};
 use crate::data::{
     accounting, banking, commerce, Connector, ConnectorError, DataType, FetchedPage, FieldError,
-    PushKind, SourceRecord,
+    PushKind, SourceRecord, UnmappedPage,
 };
 use crate::tokens::{ConnectionRef, TokenManager};
 
@@ -197,12 +197,14 @@ impl SandboxConnector {
                 http.get(format!("{base}/v1/{path}")).query(&query)
             })
             .await?;
-        let page = read_json(answer, None).await?;
-        let records = page["data"].as_array().cloned().ok_or_else(|| {
-            ConnectorError::Failed(format!("the platform's {path} page has no data"))
-        })?;
+        let mut page = read_json(answer, None).await?;
         let next = page["next_cursor"].as_str().map(str::to_owned);
-        Ok((records, next))
+        match page.get_mut("data").map(Value::take) {
+            Some(Value::Array(records)) => Ok((records, next)),
+            _ => Err(ConnectorError::Failed(format!(
+                "the platform's {path} page has no data"
+            ))),
+        }
     }
 
     /// Every record of a small list, keyed by `key` of each record.
@@ -288,6 +290,24 @@ impl Connector for SandboxConnector {
         modified_since: Option<&str>,
         page_size: u32,
     ) -> Result<FetchedPage, ConnectorError> {
+        let page = self
+            .fetch_unmapped_page(at, data_type, cursor, modified_since, page_size)
+            .await?;
+        let next_cursor = page.next_cursor.clone();
+        Ok(FetchedPage {
+            records: page.map()?,
+            next_cursor,
+        })
+    }
+
+    async fn fetch_unmapped_page(
+        &self,
+        at: ConnectionRef,
+        data_type: &str,
+        cursor: Option<&str>,
+        modified_since: Option<&str>,
+        page_size: u32,
+    ) -> Result<UnmappedPage, ConnectorError> {
         let data_type = self.readable_type(data_type)?;
         if let Some(since) = modified_since {
             if chrono::DateTime::parse_from_rfc3339(since).is_err() {
@@ -301,6 +321,7 @@ impl Connector for SandboxConnector {
                 return self
                     .fetch_single(at, data_type, path, cursor, modified_since)
                     .await
+                    .map(UnmappedPage::mapped)
             }
             Route::List(path) => path,
         };
@@ -313,14 +334,12 @@ impl Connector for SandboxConnector {
             DataType::BankingAccountBalances if live => self.related(at, "accounts", "id").await?,
             _ => Related::default(),
         };
-        let records = records
-            .iter()
-            .map(|record| source(data_type, record, &related))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(FetchedPage {
-            records,
-            next_cursor,
-        })
+        Ok(UnmappedPage::new(next_cursor, move || {
+            records
+                .iter()
+                .map(|record| source(data_type, record, &related))
+                .collect()
+        }))
     }
 
     fn validate(&self, data_type: &str, kind: &PushKind, record: &Value) -> Vec<FieldError> {

@@ -88,6 +88,39 @@ pub(crate) fn compact(value: Value) -> Value {
     }
 }
 
+/// An object of the standard model built member by member, leaving out what [`compact`] would: a member that
+/// is `null` or an empty object, at any depth. Cheaper than building the whole object and compacting it, for
+/// the record types pulled by the million.
+#[derive(Default)]
+pub(crate) struct Fields(Map<String, Value>);
+
+impl Fields {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// A member made by the mapping (its own nulls are left out already).
+    pub(crate) fn put(&mut self, name: &str, value: Value) -> &mut Self {
+        if !is_empty(&value) {
+            self.0.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    /// A member copied from the platform's record.
+    pub(crate) fn copy(&mut self, name: &str, value: &Value) -> &mut Self {
+        match value {
+            Value::Null => self,
+            Value::Object(_) | Value::Array(_) => self.put(name, compact(value.clone())),
+            scalar => self.put(name, scalar.clone()),
+        }
+    }
+
+    pub(crate) fn build(&mut self) -> Value {
+        Value::Object(std::mem::take(&mut self.0))
+    }
+}
+
 fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,

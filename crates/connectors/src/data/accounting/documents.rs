@@ -7,7 +7,9 @@
 
 use serde_json::{json, Value};
 
-use crate::data::standard::{amount, amount_of, choice, compact, date, reference, timestamp};
+use crate::data::standard::{
+    amount, amount_of, choice, compact, date, reference, timestamp, Fields,
+};
 
 /// Payment methods with a display name; any other method is shown by its key.
 const PAYMENT_METHODS: [(&str, &str); 3] = [
@@ -62,82 +64,73 @@ fn line_items(lines: &Value, numbered: bool) -> Value {
     let mapped: Vec<Value> = lines
         .iter()
         .map(|line| {
-            let mut item = json!({
-                "description": line["description"],
-                "unitAmount": amount(&line["unit_price_minor"]),
-                "quantity": line["quantity"],
-                "subTotal": amount(&line["subtotal_minor"]),
-                "taxAmount": amount(&line["tax_minor"]),
-                "totalAmount": amount(&line["total_minor"]),
-                "accountRef": reference(&line["account_id"]),
-                "taxRateRef": reference(&line["tax_rate_id"]),
-                "itemRef": reference(&line["item_id"]),
-            });
+            let mut item = Fields::new();
+            item.copy("description", &line["description"])
+                .put("unitAmount", amount(&line["unit_price_minor"]))
+                .copy("quantity", &line["quantity"])
+                .put("subTotal", amount(&line["subtotal_minor"]))
+                .put("taxAmount", amount(&line["tax_minor"]))
+                .put("totalAmount", amount(&line["total_minor"]))
+                .put("accountRef", reference(&line["account_id"]))
+                .put("taxRateRef", reference(&line["tax_rate_id"]))
+                .put("itemRef", reference(&line["item_id"]));
             if numbered {
-                item["lineNumber"] = line["line_number"]
-                    .as_i64()
-                    .map_or(Value::Null, |number| json!(number.to_string()));
+                if let Some(number) = line["line_number"].as_i64() {
+                    item.put("lineNumber", json!(number.to_string()));
+                }
             }
-            item
+            item.build()
         })
+        .filter(|item| item.as_object().is_some_and(|fields| !fields.is_empty()))
         .collect();
     Value::Array(mapped)
 }
 
+/// What invoices, bills and credit notes have in common.
+fn document(record: &Value, numbered_lines: bool) -> Fields {
+    let mut fields = Fields::new();
+    fields
+        .copy("id", &record["id"])
+        .put("issueDate", date(&record["issue_date"]))
+        .copy("currency", &record["currency"])
+        .put("lineItems", line_items(&record["lines"], numbered_lines))
+        .put("subTotal", amount(&record["subtotal_minor"]))
+        .put("totalAmount", amount(&record["total_minor"]))
+        .copy("note", &record["reference"])
+        .put("sourceModifiedDate", timestamp(&record["updated_at"]));
+    fields
+}
+
 pub(crate) fn invoice(record: &Value) -> Value {
-    compact(json!({
-        "id": record["id"],
-        "invoiceNumber": record["number"],
-        "customerRef": reference(&record["customer_id"]),
-        "issueDate": date(&record["issue_date"]),
-        "dueDate": date(&record["due_date"]),
-        "currency": record["currency"],
-        "lineItems": line_items(&record["lines"], false),
-        "subTotal": amount(&record["subtotal_minor"]),
-        "totalTaxAmount": amount(&record["tax_minor"]),
-        "totalAmount": amount(&record["total_minor"]),
-        "amountDue": amount(&record["amount_due_minor"]),
-        "status": invoice_status(record),
-        "note": record["reference"],
-        "sourceModifiedDate": timestamp(&record["updated_at"]),
-    }))
+    document(record, false)
+        .copy("invoiceNumber", &record["number"])
+        .put("customerRef", reference(&record["customer_id"]))
+        .put("dueDate", date(&record["due_date"]))
+        .put("totalTaxAmount", amount(&record["tax_minor"]))
+        .put("amountDue", amount(&record["amount_due_minor"]))
+        .put("status", json!(invoice_status(record)))
+        .build()
 }
 
 pub(crate) fn bill(record: &Value) -> Value {
-    compact(json!({
-        "id": record["id"],
-        "reference": record["number"],
-        "supplierRef": reference(&record["supplier_id"]),
-        "issueDate": date(&record["issue_date"]),
-        "dueDate": date(&record["due_date"]),
-        "currency": record["currency"],
-        "lineItems": line_items(&record["lines"], true),
-        "subTotal": amount(&record["subtotal_minor"]),
-        "taxAmount": amount(&record["tax_minor"]),
-        "totalAmount": amount(&record["total_minor"]),
-        "amountDue": amount(&record["amount_due_minor"]),
-        "status": bill_status(record),
-        "note": record["reference"],
-        "sourceModifiedDate": timestamp(&record["updated_at"]),
-    }))
+    document(record, true)
+        .copy("reference", &record["number"])
+        .put("supplierRef", reference(&record["supplier_id"]))
+        .put("dueDate", date(&record["due_date"]))
+        .put("taxAmount", amount(&record["tax_minor"]))
+        .put("amountDue", amount(&record["amount_due_minor"]))
+        .put("status", json!(bill_status(record)))
+        .build()
 }
 
 pub(crate) fn credit_note(record: &Value) -> Value {
-    compact(json!({
-        "id": record["id"],
-        "creditNoteNumber": record["number"],
-        "customerRef": reference(&record["customer_id"]),
-        "issueDate": date(&record["issue_date"]),
-        "currency": record["currency"],
-        "lineItems": line_items(&record["lines"], false),
-        "subTotal": amount(&record["subtotal_minor"]),
-        "totalTaxAmount": amount(&record["tax_minor"]),
-        "totalAmount": amount(&record["total_minor"]),
-        "remainingCredit": amount(&record["remaining_credit_minor"]),
-        "status": credit_note_status(record),
-        "note": record["reference"],
-        "sourceModifiedDate": timestamp(&record["updated_at"]),
-    }))
+    document(record, false)
+        .copy("creditNoteNumber", &record["number"])
+        .put("customerRef", reference(&record["customer_id"]))
+        .put("totalTaxAmount", amount(&record["tax_minor"]))
+        .put("remainingCredit", amount(&record["remaining_credit_minor"]))
+        .put("status", json!(credit_note_status(record)))
+        .build()
 }
 
 /// The payment method as a reference: the platform has no payment-method records, so its method key is the
