@@ -828,17 +828,21 @@ impl Store {
             }
         }
         // What is stored already: (source_modified, is_deleted, modified, ordinal). The ids go in as one JSON
-        // array joined to the primary key, so each is one index probe whatever the table's statistics say.
+        // array, in a shape that each database answers with one primary-key probe per id whatever its
+        // statistics say (a plain join lets either walk the whole data set when they are stale).
         let mut existing: HashMap<String, (Option<String>, bool, String, i64)> = HashMap::new();
-        // (SQLite's CROSS JOIN keeps the ids as the outer loop; left to itself it walks the data set.)
-        let ids = match self.backend() {
-            Backend::Postgres => "json_array_elements_text($3::json) AS k(value) JOIN",
-            Backend::Sqlite => "json_each($3) AS k CROSS JOIN",
+        let sql = match self.backend() {
+            Backend::Postgres => {
+                "SELECT r.record_id, r.source_modified, r.is_deleted, r.modified, r.ordinal \
+                 FROM data_records r WHERE r.connection_id = $1 AND r.data_type = $2 \
+                 AND r.record_id = ANY(ARRAY(SELECT json_array_elements_text($3::json)))"
+            }
+            Backend::Sqlite => {
+                "SELECT r.record_id, r.source_modified, r.is_deleted, r.modified, r.ordinal \
+                 FROM json_each($3) AS k CROSS JOIN data_records r \
+                 ON r.connection_id = $1 AND r.data_type = $2 AND r.record_id = k.value"
+            }
         };
-        let sql = format!(
-            "SELECT r.record_id, r.source_modified, r.is_deleted, r.modified, r.ordinal FROM {ids} \
-             data_records r ON r.connection_id = $1 AND r.data_type = $2 AND r.record_id = k.value"
-        );
         let rows = sqlx::query(&sql)
             .bind(connection.clone())
             .bind(pull.data_type.clone())

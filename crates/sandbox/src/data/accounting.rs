@@ -702,16 +702,18 @@ fn document_json(fields: &DocumentFields, lines: &[Line]) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut document = json!({
         "number": fields.number,
         "status": fields.status,
         "issue_date": fields.issue_date,
         "due_date": fields.due_date,
         "currency": fields.currency,
         "reference": fields.reference,
-        "lines": lines,
         "subtotal_minor": subtotal,
         "tax_minor": tax,
         "total_minor": subtotal + tax,
-    })
+    });
+    // Moved in, not copied as `json!` would copy it.
+    document["lines"] = Value::Array(lines);
+    document
 }

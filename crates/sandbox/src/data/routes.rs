@@ -81,10 +81,12 @@ pub(crate) async fn list_records(
     );
     drop(store);
     let page = selection.render(&dataset, resource);
-    Ok(Json(json!({
-        "data": page.data,
+    let mut answer = json!({
         "next_cursor": page.next.map(|key| encode_cursor(resource, &key)),
-    })))
+    });
+    // Moved in: `json!` would copy the whole page.
+    answer["data"] = Value::Array(page.data);
+    Ok(Json(answer))
 }
 
 /// `GET /{platform}/api/v1/{resource}/{id}`.
