@@ -843,7 +843,7 @@ impl Store {
                  ON r.connection_id = $1 AND r.data_type = $2 AND r.record_id = k.value"
             }
         };
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(sql)
             .bind(connection.clone())
             .bind(pull.data_type.clone())
             .bind(
