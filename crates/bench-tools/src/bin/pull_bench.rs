@@ -426,15 +426,16 @@ async fn main() -> anyhow::Result<()> {
             .await?["totalResults"]
             .as_u64()
             .unwrap_or(0);
+        // Later rounds find the organisation as the earlier rounds' changes left it (a few more invoices).
         ensure!(
-            stored == args.records,
-            "{stored} invoices stored, {} expected",
+            stored >= args.records,
+            "{stored} invoices stored, at least {} expected",
             args.records
         );
         let peak_after_full = peak_mib(args.server_pid)?;
         eprintln!(
-            "[round {round}] full pull: {full_seconds:.1} s, {:.0} records/s, peak {peak_after_full:.0} MiB",
-            args.records as f64 / full_seconds
+            "[round {round}] full pull of {stored} invoices: {full_seconds:.1} s, {:.0} records/s, peak {peak_after_full:.0} MiB",
+            stored as f64 / full_seconds
         );
 
         let plain_connection = api.connection(&company).await?;
@@ -446,10 +447,7 @@ async fn main() -> anyhow::Result<()> {
             args.page_size,
         )
         .await?;
-        ensure!(
-            plain_rows == args.records,
-            "plain insert wrote {plain_rows} rows"
-        );
+        ensure!(plain_rows == stored, "plain insert wrote {plain_rows} rows");
         api.delete(&format!(
             "/companies/{company}/connections/{plain_connection}"
         ))
@@ -500,12 +498,12 @@ async fn main() -> anyhow::Result<()> {
             "{}",
             json!({
                 "round": round,
-                "records": args.records,
+                "records": stored,
                 "full_seconds": full_seconds,
-                "full_records_per_second": args.records as f64 / full_seconds,
+                "full_records_per_second": stored as f64 / full_seconds,
                 "plain_seconds": plain_seconds,
                 "plain_rows_per_second": plain_rows as f64 / plain_seconds,
-                "ratio": (args.records as f64 / full_seconds) / (plain_rows as f64 / plain_seconds),
+                "ratio": (stored as f64 / full_seconds) / (plain_rows as f64 / plain_seconds),
                 "peak_mib_after_full": peak_after_full,
                 "peak_mib": peak,
                 "changes": changed,
