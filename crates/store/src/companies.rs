@@ -417,15 +417,10 @@ impl Store {
             last_sync: None,
             connections: Vec::new(),
         };
+        // The client's counters are rows every creation writes: they come last, so each creation holds
+        // them only for its commit (and in the order deletion takes them).
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let counted =
-            sqlx::query("UPDATE clients SET company_count = company_count + 1 WHERE id = $1")
-                .bind(client.to_string())
-                .execute(&mut *tx)
-                .await?;
-        if counted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         let seq: i64 = sqlx::query(
             "INSERT INTO companies (id, client_id, name, description, tags, created) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
@@ -439,6 +434,9 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        write_tags(&mut tx, record.id, &company.tags).await?;
+        self.emit(&mut tx, client, DomainEvent::CompanyCreated(&record))
+            .await?;
         sqlx::query(
             "INSERT INTO company_buckets (client_id, bucket, company_count) VALUES ($1, $2, 1) \
              ON CONFLICT (client_id, bucket) DO UPDATE SET company_count = company_buckets.company_count + 1",
@@ -447,9 +445,14 @@ impl Store {
         .bind(seq / BUCKET_SIZE)
         .execute(&mut *tx)
         .await?;
-        write_tags(&mut tx, record.id, &company.tags).await?;
-        self.emit(&mut tx, client, DomainEvent::CompanyCreated(&record))
-            .await?;
+        let counted =
+            sqlx::query("UPDATE clients SET company_count = company_count + 1 WHERE id = $1")
+                .bind(client.to_string())
+                .execute(&mut *tx)
+                .await?;
+        if counted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         self.commit(tx).await?;
         Ok(record)
     }

@@ -39,6 +39,9 @@ pub struct Store {
     backend: Backend,
     pub(crate) cache: Option<Arc<ReadCache>>,
     pub(crate) events: Arc<crate::events::EventHub>,
+    /// On SQLite, this process's writers of the outbox take turns here rather than in SQLite's busy handler,
+    /// which sleeps for up to 100 ms between tries and so starves whoever comes second.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -93,6 +96,7 @@ impl Store {
             backend,
             cache: None,
             events: Arc::default(),
+            turn: Arc::default(),
         })
     }
 
@@ -127,6 +131,27 @@ impl Store {
                 .await?;
         }
         Ok(tx)
+    }
+
+    /// On SQLite, waits for this process's turn to write and holds it until the guard is dropped (after the
+    /// commit); first come, first served. Nothing on PostgreSQL, whose writers lock rows, not the database.
+    /// Only taken by functions that call no other function taking it.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    /// A condition that `column` is one of the integers in the JSON array bound as parameter `param`: one
+    /// statement text whatever the number of values, probing `column`'s index for each of them.
+    pub(crate) fn in_json_integers(&self, column: &str, param: usize) -> String {
+        match self.backend {
+            Backend::Postgres => format!(
+                "{column} = ANY(ARRAY(SELECT CAST(json_array_elements_text(${param}::json) AS BIGINT)))"
+            ),
+            Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
+        }
     }
 
     /// Tells the read cache that companies or connections changed outside a transaction.

@@ -231,7 +231,7 @@ impl Store {
         // happened (a connection's deletion before its company's, say).
         let ordering_key =
             company.map_or_else(|| "client".to_owned(), |company| company.id.to_string());
-        let mut delivered = false;
+        let mut subscribers = Vec::new();
         for consumer in &consumers {
             let event_types: Vec<String> = parse_json(&text(consumer, "event_types")?)?;
             if !event_types.contains(&event_type) {
@@ -252,18 +252,33 @@ impl Store {
                     continue;
                 }
             }
-            sqlx::query(
+            subscribers.push(text(consumer, "id")?);
+        }
+        let delivered = !subscribers.is_empty();
+        // One statement for all of the event's deliveries (a client has at most 50 consumers).
+        if delivered {
+            let rows = (0..subscribers.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, $1, $2, 'Pending', 0, $3, $3)",
+                        4 + 2 * i,
+                        5 + 2 * i
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
                 "INSERT INTO webhook_deliveries (id, consumer_id, event_seq, ordering_key, status, attempts, \
-                 next_attempt_at, created) VALUES ($1, $2, $3, $4, 'Pending', 0, $5, $5)",
-            )
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(text(consumer, "id")?)
-            .bind(event_seq)
-            .bind(ordering_key.clone())
-            .bind(now.to_storage())
-            .execute(&mut **tx)
-            .await?;
-            delivered = true;
+                 next_attempt_at, created) VALUES {rows}"
+            );
+            let mut insert = sqlx::query(&sql)
+                .bind(event_seq)
+                .bind(ordering_key)
+                .bind(now.to_storage());
+            for consumer in subscribers {
+                insert = insert.bind(uuid::Uuid::new_v4().to_string()).bind(consumer);
+            }
+            insert.execute(&mut **tx).await?;
         }
         if delivered {
             self.events

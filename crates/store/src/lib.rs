@@ -49,5 +49,5 @@ pub use records::{CompanyRecord, ConnectionErrorRecord, ConnectionRecord, Histor
 pub use sync_settings::StoredSyncSettings;
 pub use webhooks::{
     AttemptRecord, AttemptResult, ClaimedDelivery, ConsumerRecord, DeliveryRecord, FailurePolicy,
-    NewConsumer, SealedSecret, MAX_WEBHOOK_CONSUMERS,
+    NewConsumer, SealedSecret, StoredSecret, MAX_WEBHOOK_CONSUMERS,
 };

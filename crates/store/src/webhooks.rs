@@ -68,6 +68,15 @@ pub struct ClaimedDelivery {
     pub event_id: String,
     pub body: String,
     pub attempts: i64,
+    /// The consumer's [`StoredSecret`]s as of this claim: a new version means the secrets were rotated.
+    pub secret_version: i64,
+}
+
+/// A signing secret as stored: sealed, and when it stops signing (a rotated-out secret).
+#[derive(Debug, Clone)]
+pub struct StoredSecret {
+    pub sealed: SealedSecret,
+    pub retires_at: Option<Timestamp>,
 }
 
 /// How an attempt went.
@@ -264,14 +273,15 @@ impl Store {
         overlap_until: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        // A new version tells dispatchers that the secrets they hold are out of date.
         let owned = sqlx::query(
-            "SELECT 1 AS found FROM webhook_consumers WHERE id = $1 AND client_id = $2",
+            "UPDATE webhook_consumers SET secret_version = secret_version + 1 WHERE id = $1 AND client_id = $2",
         )
         .bind(id.to_owned())
         .bind(client.to_string())
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-        if owned.is_none() {
+        if owned.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
@@ -294,14 +304,14 @@ impl Store {
         Ok(())
     }
 
-    /// The consumer's secrets that sign at `now`, newest first.
+    /// The consumer's secrets that sign at `now`, newest first, with the version they are of.
     pub async fn webhook_secrets(
         &self,
         consumer_id: &str,
         now: Timestamp,
-    ) -> Result<Vec<SealedSecret>, StoreError> {
+    ) -> Result<Vec<StoredSecret>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, sealed, key_id FROM webhook_secrets WHERE consumer_id = $1 \
+            "SELECT id, sealed, key_id, retires_at FROM webhook_secrets WHERE consumer_id = $1 \
              AND (retires_at IS NULL OR retires_at > $2) ORDER BY created DESC, id",
         )
         .bind(consumer_id.to_owned())
@@ -310,13 +320,30 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(SealedSecret {
-                    id: text(row, "id")?,
-                    sealed: text(row, "sealed")?,
-                    key_id: text(row, "key_id")?,
+                Ok(StoredSecret {
+                    sealed: SealedSecret {
+                        id: text(row, "id")?,
+                        sealed: text(row, "sealed")?,
+                        key_id: text(row, "key_id")?,
+                    },
+                    retires_at: optional_text(row, "retires_at")?
+                        .and_then(|at| Timestamp::parse_storage(&at)),
                 })
             })
             .collect()
+    }
+
+    /// Begins a transaction of the dispatcher's bookkeeping. On PostgreSQL it commits without waiting for
+    /// the disk: a claim or an attempt record lost in a crash only means that delivery is sent again, which
+    /// at-least-once delivery allows.
+    async fn begin_dispatch(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// Claims up to `limit` due deliveries for `owner` until `lease_until`: each the oldest pending one of its
@@ -332,41 +359,43 @@ impl Store {
             Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let claimed = sqlx::query(&format!(
+        // Pending deliveries in order through the partial index on seq; the ordering check probes the other
+        // partial index. Neither depends on what the statistics say about the delivered rows.
+        let claim = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE seq IN (\
              SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'Pending' AND d.next_attempt_at <= $3 \
              AND (d.lease_until IS NULL OR d.lease_until <= $3) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.consumer_id = d.consumer_id \
-             AND e.ordering_key = d.ordering_key AND e.status = 'Pending' AND e.seq < d.seq) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'Pending' \
+             AND e.consumer_id = d.consumer_id AND e.ordering_key = d.ordering_key AND e.seq < d.seq) \
              ORDER BY d.seq LIMIT $4{lock}) RETURNING seq"
-        ))
-        .bind(owner.to_owned())
-        .bind(lease_until.to_storage())
-        .bind(now.to_storage())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_dispatch().await?;
+        let claimed = sqlx::query(&claim)
+            .bind(owner.to_owned())
+            .bind(lease_until.to_storage())
+            .bind(now.to_storage())
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         if claimed.is_empty() {
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let seqs: Vec<i64> = claimed
             .iter()
             .map(|row| row.try_get::<i64, _>(0))
             .collect::<Result<_, _>>()?;
-        let list = seqs
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
         let rows = sqlx::query(&format!(
-            "SELECT d.seq, d.id, d.consumer_id, c.url, e.id AS event_id, e.body, d.attempts \
+            "SELECT d.seq, d.id, d.consumer_id, c.url, c.secret_version, e.id AS event_id, e.body, d.attempts \
              FROM webhook_deliveries d JOIN webhook_consumers c ON c.id = d.consumer_id \
-             JOIN events e ON e.seq = d.event_seq WHERE d.seq IN ({list}) AND d.lease_owner = $1 \
-             ORDER BY d.seq"
+             JOIN events e ON e.seq = d.event_seq WHERE {} ORDER BY d.seq",
+            self.in_json_integers("d.seq", 1)
         ))
-        .bind(owner.to_owned())
-        .fetch_all(&self.pool)
+        .bind(json_integers(&seqs))
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok(ClaimedDelivery {
@@ -377,101 +406,87 @@ impl Store {
                     event_id: text(row, "event_id")?,
                     body: text(row, "body")?,
                     attempts: row.try_get("attempts")?,
+                    secret_version: row.try_get("secret_version")?,
                 })
             })
             .collect()
     }
 
-    /// Records an attempt: success completes the delivery; a failure schedules the next retry or, when
-    /// they are used up, marks it failed. A consumer failing every delivery for long enough is disabled.
-    pub async fn record_delivery_attempt(
+    /// Records the attempts of claimed deliveries, all in one transaction: a success completes its
+    /// delivery; a failure schedules the next retry or, when they are used up, marks it failed. A consumer
+    /// failing every delivery for long enough is disabled.
+    pub async fn record_delivery_attempts(
         &self,
-        delivery: &ClaimedDelivery,
-        result: &AttemptResult,
+        attempts: &[(&ClaimedDelivery, &AttemptResult)],
         policy: FailurePolicy<'_>,
     ) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
         let now = Timestamp::now();
-        let attempt = delivery.attempts + 1;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_seq, attempt, attempted_at, status_code, error, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_seq, attempt) DO NOTHING",
-        )
-        .bind(delivery.seq)
-        .bind(attempt)
-        .bind(now.to_storage())
-        .bind(result.status_code.map(i64::from))
-        .bind(result.error.clone())
-        .bind(result.duration_ms)
-        .execute(&mut *tx)
-        .await?;
-        if result.success {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = 'Succeeded', attempts = $1, completed = $2, \
-                 lease_owner = NULL, lease_until = NULL, last_status_code = $3, last_error = NULL WHERE seq = $4",
-            )
-            .bind(attempt)
-            .bind(now.to_storage())
-            .bind(result.status_code.map(i64::from))
-            .bind(delivery.seq)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE webhook_consumers SET failing_since = NULL WHERE id = $1")
-                .bind(delivery.consumer_id.clone())
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            let retry = usize::try_from(delivery.attempts)
-                .ok()
-                .and_then(|used| policy.retries.get(used));
-            match retry {
-                Some(delay) => {
-                    sqlx::query(
-                        "UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = $2, lease_owner = NULL, \
-                         lease_until = NULL, last_status_code = $3, last_error = $4 WHERE seq = $5",
-                    )
-                    .bind(attempt)
-                    .bind(now.plus_millis(delay.as_millis() as i64).to_storage())
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_dispatch().await?;
+        let per_statement = match self.backend() {
+            Backend::Sqlite => 100,
+            Backend::Postgres => 500,
+        };
+        for chunk in attempts.chunks(per_statement) {
+            let rows = (0..chunk.len())
+                .map(|i| {
+                    let p = 2 + 5 * i;
+                    format!("(${p}, ${}, $1, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO webhook_attempts (delivery_seq, attempt, attempted_at, status_code, error, duration_ms) \
+                 VALUES {rows} ON CONFLICT (delivery_seq, attempt) DO NOTHING"
+            );
+            let mut insert = sqlx::query(&sql).bind(now.to_storage());
+            for (delivery, result) in chunk {
+                insert = insert
+                    .bind(delivery.seq)
+                    .bind(delivery.attempts + 1)
                     .bind(result.status_code.map(i64::from))
                     .bind(result.error.clone())
-                    .bind(delivery.seq)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    sqlx::query(
-                        "UPDATE webhook_deliveries SET status = 'Failed', attempts = $1, completed = $2, \
-                         lease_owner = NULL, lease_until = NULL, last_status_code = $3, last_error = $4 WHERE seq = $5",
-                    )
-                    .bind(attempt)
-                    .bind(now.to_storage())
-                    .bind(result.status_code.map(i64::from))
-                    .bind(result.error.clone())
-                    .bind(delivery.seq)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                    .bind(result.duration_ms);
             }
-            sqlx::query(
-                "UPDATE webhook_consumers SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
-            )
-            .bind(now.to_storage())
-            .bind(delivery.consumer_id.clone())
-            .execute(&mut *tx)
-            .await?;
-            let cutoff = now.plus_seconds(-(policy.disable_after.as_secs() as i64));
-            sqlx::query(
-                "UPDATE webhook_consumers SET disabled = 1, disabled_reason = $1 \
-                 WHERE id = $2 AND disabled = 0 AND failing_since <= $3",
-            )
-            .bind(format!(
-                "every delivery failed for {} days",
-                policy.disable_after.as_secs() / 86_400
+            insert.execute(&mut *tx).await?;
+        }
+        // Successes, one statement per status code (almost always one).
+        let mut succeeded: std::collections::BTreeMap<Option<u16>, Vec<i64>> = Default::default();
+        let mut recovered: std::collections::BTreeSet<&str> = Default::default();
+        for (delivery, result) in attempts.iter().filter(|(_, result)| result.success) {
+            succeeded
+                .entry(result.status_code)
+                .or_default()
+                .push(delivery.seq);
+            recovered.insert(&delivery.consumer_id);
+        }
+        for (status_code, seqs) in &succeeded {
+            sqlx::query(&format!(
+                "UPDATE webhook_deliveries SET status = 'Succeeded', attempts = attempts + 1, completed = $1, \
+                 lease_owner = NULL, lease_until = NULL, last_status_code = $2, last_error = NULL WHERE {}",
+                self.in_json_integers("seq", 3)
             ))
-            .bind(delivery.consumer_id.clone())
-            .bind(cutoff.to_storage())
+            .bind(now.to_storage())
+            .bind(status_code.map(i64::from))
+            .bind(json_integers(seqs))
             .execute(&mut *tx)
             .await?;
+        }
+        // Only consumers that were failing are written to: the others' rows stay untouched (on PostgreSQL an
+        // update that changes nothing still writes a new row version, and every delivery would queue on it).
+        for consumer in recovered {
+            sqlx::query(
+                "UPDATE webhook_consumers SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+            )
+            .bind(consumer.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (delivery, result) in attempts.iter().filter(|(_, result)| !result.success) {
+            record_failure(&mut tx, delivery, result, policy, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -660,6 +675,75 @@ impl Store {
         self.commit(tx).await?;
         Ok(failed.len() as u64)
     }
+}
+
+/// A failed attempt: the next retry, or the delivery's failure once they are used up; and the consumer's run
+/// of failures, which disables it when it has lasted long enough.
+async fn record_failure(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    delivery: &ClaimedDelivery,
+    result: &AttemptResult,
+    policy: FailurePolicy<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let attempt = delivery.attempts + 1;
+    let retry = usize::try_from(delivery.attempts)
+        .ok()
+        .and_then(|used| policy.retries.get(used));
+    match retry {
+        Some(delay) => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = $2, lease_owner = NULL, \
+                 lease_until = NULL, last_status_code = $3, last_error = $4 WHERE seq = $5",
+            )
+            .bind(attempt)
+            .bind(now.plus_millis(delay.as_millis() as i64).to_storage())
+            .bind(result.status_code.map(i64::from))
+            .bind(result.error.clone())
+            .bind(delivery.seq)
+            .execute(&mut **tx)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'Failed', attempts = $1, completed = $2, \
+                 lease_owner = NULL, lease_until = NULL, last_status_code = $3, last_error = $4 WHERE seq = $5",
+            )
+            .bind(attempt)
+            .bind(now.to_storage())
+            .bind(result.status_code.map(i64::from))
+            .bind(result.error.clone())
+            .bind(delivery.seq)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE webhook_consumers SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
+    )
+    .bind(now.to_storage())
+    .bind(delivery.consumer_id.clone())
+    .execute(&mut **tx)
+    .await?;
+    let cutoff = now.plus_seconds(-(policy.disable_after.as_secs() as i64));
+    sqlx::query(
+        "UPDATE webhook_consumers SET disabled = 1, disabled_reason = $1 \
+         WHERE id = $2 AND disabled = 0 AND failing_since <= $3",
+    )
+    .bind(format!(
+        "every delivery failed for {} days",
+        policy.disable_after.as_secs() / 86_400
+    ))
+    .bind(delivery.consumer_id.clone())
+    .bind(cutoff.to_storage())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Integers as a JSON array, for [`Store::in_json_integers`].
+fn json_integers(values: &[i64]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
 }
 
 async fn insert_secret(
