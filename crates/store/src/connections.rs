@@ -561,16 +561,9 @@ async fn insert_history(
 #[cfg(test)]
 mod history_tests {
     use linkwell_domain::company::{CompanyName, Tags};
-    use sqlx::Executor;
 
     use super::*;
     use crate::NewCompany;
-
-    async fn store_on(url: &str) -> Store {
-        let store = Store::connect(url).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        store
-    }
 
     /// History rows can be added, and go with their connection, but can never be rewritten.
     async fn history_is_append_only(store: Store) {
@@ -624,33 +617,11 @@ mod history_tests {
 
     #[tokio::test]
     async fn history_is_append_only_on_sqlite() {
-        sqlx::any::install_default_drivers();
-        history_is_append_only(store_on("sqlite::memory:").await).await;
+        history_is_append_only(crate::test_support::sqlite().await).await;
     }
 
     #[tokio::test]
     async fn history_is_append_only_on_postgres() {
-        sqlx::any::install_default_drivers();
-        let admin_url = std::env::var("LINKWELL_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let schema = format!("lw_history_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-            .await
-            .expect("PostgreSQL is required for this test");
-        admin
-            .execute(format!("CREATE SCHEMA {schema}").as_str())
-            .await
-            .unwrap();
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let store = store_on(&format!(
-            "{admin_url}{separator}options=-c%20search_path%3D{schema}"
-        ))
-        .await;
-        history_is_append_only(store.clone()).await;
-        store.close().await;
-        admin
-            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-            .await
-            .unwrap();
+        crate::test_support::on_postgres("history", history_is_append_only).await;
     }
 }

@@ -25,6 +25,8 @@ mod push;
 mod quota;
 mod records;
 mod sync_settings;
+#[cfg(test)]
+mod test_support;
 mod webhooks;
 
 pub use cache::ListingCacheStats;

@@ -767,3 +767,6 @@ async fn insert_secret(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod dispatch_tests;

@@ -4,16 +4,9 @@
 
 use linkwell_domain::company::{CompanyName, Tags};
 use linkwell_domain::connection::SourceType;
-use sqlx::Executor;
 
 use super::*;
 use crate::{NewCompany, NewConnection};
-
-async fn store_on(url: &str) -> Store {
-    let store = Store::connect(url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store
-}
 
 struct Fixture {
     store: Store,
@@ -277,32 +270,10 @@ async fn pages_are_written_densely_whichever_way(store: Store) {
 
 #[tokio::test]
 async fn pages_are_written_densely_whichever_way_on_sqlite() {
-    sqlx::any::install_default_drivers();
-    pages_are_written_densely_whichever_way(store_on("sqlite::memory:").await).await;
+    pages_are_written_densely_whichever_way(crate::test_support::sqlite().await).await;
 }
 
 #[tokio::test]
 async fn pages_are_written_densely_whichever_way_on_postgres() {
-    sqlx::any::install_default_drivers();
-    let admin_url = std::env::var("LINKWELL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("lw_pages_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-        .await
-        .expect("PostgreSQL is required for this test");
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .unwrap();
-    let separator = if admin_url.contains('?') { '&' } else { '?' };
-    let store = store_on(&format!(
-        "{admin_url}{separator}options=-c%20search_path%3D{schema}"
-    ))
-    .await;
-    pages_are_written_densely_whichever_way(store.clone()).await;
-    store.close().await;
-    admin
-        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await
-        .unwrap();
+    crate::test_support::on_postgres("pages", pages_are_written_densely_whichever_way).await;
 }
