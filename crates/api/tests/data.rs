@@ -24,6 +24,7 @@ backend_tests!(
     sync_settings_are_validated_and_scheduled,
     another_clients_data_is_not_found,
     payments_and_journal_entries_are_pushed,
+    sync_from_utc_starts_the_first_pull,
 );
 
 async fn linked(app: &TestApp, platform: &str, organisation: &str) -> (String, String) {
@@ -101,6 +102,65 @@ async fn queue(app: &TestApp, company: &str, data_type: &str) -> (u16, Value) {
         json!({}),
     )
     .await
+}
+
+/// A company whose settings sync invoices from a date gets, on its first pull, the invoices modified since
+/// then and no others; a date that is not one is refused.
+async fn sync_from_utc_starts_the_first_pull(app: TestApp) -> TestApp {
+    let (everything, _) = linked(&app, "mqjo", "demo-small").await;
+    app.drain().await;
+    let all = all_records(&app, &format!("/companies/{everything}/data/invoices")).await;
+    let mut dates: Vec<&str> = all
+        .iter()
+        .map(|invoice| invoice["sourceModifiedDate"].as_str().unwrap())
+        .collect();
+    dates.sort_unstable();
+    let from = dates[dates.len() - 10].to_owned();
+    let mut expected: Vec<&str> = all
+        .iter()
+        .filter(|invoice| invoice["sourceModifiedDate"].as_str().unwrap() >= from.as_str())
+        .map(|invoice| invoice["id"].as_str().unwrap())
+        .collect();
+    expected.sort_unstable();
+    assert!(expected.len() >= 10 && expected.len() < all.len());
+
+    let (company, connection) = app.company_with_connection("mqjo").await;
+    let (status, body) = app
+        .post(
+            &format!("/companies/{company}/syncSettings"),
+            json!({"companyId": company, "settings": [
+                {"dataType": "invoices", "fetchOnFirstLink": true, "syncSchedule": 24, "syncOrder": 0,
+                 "syncFromUtc": "yesterday"}
+            ], "overridesDefaults": false}),
+        )
+        .await;
+    assert_error(status, &body, 400, "syncFromUtc");
+    let (status, body) = app
+        .post(
+            &format!("/companies/{company}/syncSettings"),
+            json!({"companyId": company, "settings": [
+                {"dataType": "invoices", "fetchOnFirstLink": true, "syncSchedule": 24, "syncOrder": 0,
+                 "syncFromUtc": from}
+            ], "overridesDefaults": false}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let done = app.link(&company, &connection, "demo-small").await;
+    assert!(done.ends_with("outcome=linked"), "{done}");
+    app.drain().await;
+    let since = all_records(&app, &format!("/companies/{company}/data/invoices")).await;
+    let mut got: Vec<&str> = since
+        .iter()
+        .map(|invoice| invoice["id"].as_str().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // Other types are not limited by the invoices' setting.
+    let customers = all_records(&app, &format!("/companies/{company}/data/customers")).await;
+    let every_customer =
+        all_records(&app, &format!("/companies/{everything}/data/customers")).await;
+    assert_eq!(customers.len(), every_customer.len());
+    app
 }
 
 async fn linking_queues_first_link_pulls_and_a_drain_fills_every_type(app: TestApp) -> TestApp {
@@ -703,6 +763,13 @@ async fn pushes_need_a_linked_connection_and_a_supported_type(app: TestApp) -> T
         ))
         .await;
     assert_eq!(status, 200, "{options}");
+    // Exactly the shape the document gives (unknown members are refused).
+    let described: linkwell_api::routes::push::PushOption =
+        serde_json::from_value(options.clone()).expect("a PushOption as documented");
+    assert_eq!(
+        described.kind,
+        linkwell_api::routes::push::PushOptionType::Object
+    );
     assert_eq!(options["type"], "Object");
     assert!(
         options["properties"]["customerRef"].is_object(),

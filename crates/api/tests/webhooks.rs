@@ -28,6 +28,7 @@ backend_tests!(
     private_addresses_are_refused_unless_allowed,
     old_finished_events_are_purged_and_pending_ones_kept,
     the_daily_quota_reports_reached_and_reset,
+    dispatchers_share_the_outbox_without_duplicates_or_disorder,
 );
 
 /// One request the receiver got.
@@ -545,6 +546,55 @@ async fn events_about_one_connection_arrive_in_order(app: TestApp) -> TestApp {
         ],
         "the first answer was a 500, so connection.created came twice, and nothing overtook it"
     );
+    app
+}
+
+/// Two dispatchers on one database, as two `linkwell serve` processes would run: each delivery goes out once,
+/// and a company's deletion never overtakes its creation.
+async fn dispatchers_share_the_outbox_without_duplicates_or_disorder(app: TestApp) -> TestApp {
+    let small = DispatcherConfig {
+        batch: 3,
+        concurrency: 4,
+        ..fast_dispatch()
+    };
+    start(&app, small.clone(), Duration::from_secs(5)).await;
+    start(&app, small, Duration::from_secs(5)).await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &app,
+        &receiver.url("/shared"),
+        &["company.created", "company.deleted"],
+        None,
+    )
+    .await;
+    const COMPANIES: usize = 12;
+    let mut ids = Vec::new();
+    for i in 0..COMPANIES {
+        let company = app.create_company(&format!("Shared {i}")).await;
+        ids.push(company["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        let (status, _) = app.delete(&format!("/companies/{id}")).await;
+        assert_eq!(status, 204);
+    }
+    receiver.wait_for("/shared", 2 * COMPANIES).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver.at("/shared");
+    assert_eq!(got.len(), 2 * COMPANIES, "no delivery went out twice");
+    let events: Vec<Value> = got.iter().map(Received::json).collect();
+    let distinct: std::collections::HashSet<&str> = events
+        .iter()
+        .map(|event| event["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(distinct.len(), 2 * COMPANIES);
+    for id in &ids {
+        let about: Vec<&str> = events
+            .iter()
+            .filter(|event| event["payload"]["id"] == id.as_str())
+            .map(|event| event["eventType"].as_str().unwrap())
+            .collect();
+        assert_eq!(about, ["company.created", "company.deleted"], "{id}");
+    }
     app
 }
 

@@ -81,6 +81,40 @@ pub struct SyncSetting {
     pub is_locked: bool,
 }
 
+impl SyncSetting {
+    /// Where a data set's first pull starts: records modified at or after `syncFromUtc`, or else within the
+    /// last `syncFromWindow` months; `None` fetches everything. Later pulls continue from the last one.
+    pub fn sync_from(&self, now: crate::time::Timestamp) -> Option<crate::time::Timestamp> {
+        if let Some(from) = self.sync_from_utc.as_deref() {
+            return parse_sync_from(from);
+        }
+        let months = u32::try_from(self.sync_from_window?)
+            .ok()
+            .filter(|m| *m > 0)?;
+        now.datetime()
+            .checked_sub_months(chrono::Months::new(months))
+            .map(crate::time::Timestamp::from_datetime)
+    }
+}
+
+/// `syncFromUtc`: an ISO 8601 date and time (UTC unless it names an offset), or a date (its midnight UTC).
+pub fn parse_sync_from(text: &str) -> Option<crate::time::Timestamp> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+    if let Some(at) = crate::time::Timestamp::parse_storage(text) {
+        return Some(at);
+    }
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+        })?;
+    Some(crate::time::Timestamp::from_datetime(
+        Utc.from_utc_datetime(&naive),
+    ))
+}
+
 /// Hours between scheduled pulls unless set otherwise.
 pub const DEFAULT_SYNC_SCHEDULE: i64 = 24;
 
@@ -106,7 +140,8 @@ pub fn default_settings() -> Vec<SyncSetting> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError(pub String);
 
-/// Checks settings a user sent: known data types, each once, a schedule of 0 hours or more.
+/// Checks settings a user sent: known data types, each once, a schedule of 0 hours or more, a `syncFromUtc`
+/// that is a date and time, a `syncFromWindow` of at least a month.
 pub fn validate(settings: &[SyncSetting]) -> Result<(), SettingsError> {
     let mut seen = std::collections::HashSet::new();
     for setting in settings {
@@ -125,6 +160,20 @@ pub fn validate(settings: &[SyncSetting]) -> Result<(), SettingsError> {
         if setting.sync_schedule < 0 {
             return Err(SettingsError(format!(
                 "syncSchedule of {} must be 0 or more hours",
+                setting.data_type
+            )));
+        }
+        if let Some(from) = &setting.sync_from_utc {
+            if parse_sync_from(from).is_none() {
+                return Err(SettingsError(format!(
+                    "syncFromUtc of {} must be an ISO 8601 date and time, e.g. 2024-01-01T00:00:00Z",
+                    setting.data_type
+                )));
+            }
+        }
+        if setting.sync_from_window.is_some_and(|months| months < 1) {
+            return Err(SettingsError(format!(
+                "syncFromWindow of {} must be 1 or more months",
                 setting.data_type
             )));
         }
@@ -187,6 +236,43 @@ pub fn effective(client: Option<Layer<'_>>, company: Option<Layer<'_>>) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_pull_starts_at_sync_from_utc_or_the_window() {
+        let now = crate::time::Timestamp::parse_storage("2026-03-31T10:00:00Z").unwrap();
+        let mut invoices = setting("invoices", true, 24, false);
+        assert_eq!(invoices.sync_from(now), None, "everything");
+        invoices.sync_from_window = Some(1);
+        assert_eq!(
+            invoices.sync_from(now).unwrap().to_storage(),
+            "2026-02-28T10:00:00.000Z",
+            "a month back, at the end of a shorter month"
+        );
+        for (text, expected) in [
+            ("2025-06-01T08:30:00+02:00", "2025-06-01T06:30:00.000Z"),
+            ("2025-06-01T08:30:00.250Z", "2025-06-01T08:30:00.250Z"),
+            ("2025-06-01T08:30:00", "2025-06-01T08:30:00.000Z"),
+            ("2025-06-01", "2025-06-01T00:00:00.000Z"),
+        ] {
+            invoices.sync_from_utc = Some(text.to_owned());
+            assert_eq!(
+                invoices.sync_from(now).unwrap().to_storage(),
+                expected,
+                "{text}"
+            );
+        }
+        for bad in ["yesterday", "2025-13-01", "01/06/2025", ""] {
+            invoices.sync_from_utc = Some(bad.to_owned());
+            let refused = validate(std::slice::from_ref(&invoices)).unwrap_err();
+            assert!(refused.0.contains("syncFromUtc"), "{bad}: {refused:?}");
+        }
+        invoices.sync_from_utc = None;
+        invoices.sync_from_window = Some(0);
+        assert!(validate(&[invoices])
+            .unwrap_err()
+            .0
+            .contains("syncFromWindow"));
+    }
 
     fn setting(data_type: &str, first: bool, hours: i64, locked: bool) -> SyncSetting {
         SyncSetting {

@@ -239,7 +239,8 @@ impl Store {
     /// Queues pulls of `data_types` on `connections` of a company, as one batch that reports read.completed
     /// (and read.completed.initial when `initial`) when its last operation finishes. A type already queued or
     /// running on a connection is not queued again. `modified_since` of each new operation is where the last
-    /// successful pull of that connection and type got to (`None`: fetch everything).
+    /// successful pull of that connection and type got to; for the first, where the company's sync settings
+    /// start (`None`: fetch everything).
     pub async fn queue_pulls(
         &self,
         client: ClientId,
@@ -277,6 +278,8 @@ impl Store {
         .bind(now.to_storage())
         .execute(&mut **tx)
         .await?;
+        // A data set's first pull starts where the company's settings say (syncFromUtc, syncFromWindow).
+        let settings = crate::sync_settings::effective_in_tx(tx, client, company).await?;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut queued = 0_i64;
         for (connection, data_type) in requests {
@@ -312,7 +315,13 @@ impl Store {
                 Some(_) => {
                     optional_text(&set, "high_water")?.map(|high_water| overlap(&high_water))
                 }
-                None => None,
+                None => settings
+                    .iter()
+                    .find(|setting| setting.data_type == *data_type)
+                    .and_then(|setting| setting.sync_from(now))
+                    // Platforms answer what changed after the time given; a record changed at the very
+                    // time the settings name belongs in too.
+                    .map(|from| from.plus_millis(-1).to_storage()),
             };
             let id = uuid::Uuid::new_v4().to_string();
             sqlx::query(

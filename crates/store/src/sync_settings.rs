@@ -53,6 +53,16 @@ async fn stored_in(
     Ok((client_settings, company_settings))
 }
 
+/// The settings in force for a company, read inside `tx`.
+pub(crate) async fn effective_in_tx(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    client: ClientId,
+    company: CompanyId,
+) -> Result<Vec<SyncSetting>, StoreError> {
+    let (client_settings, company_settings) = stored_in(&mut **tx, client, company).await?;
+    Ok(effective(layer(&client_settings), layer(&company_settings)))
+}
+
 impl Store {
     /// Tells the store which data types each platform can be pulled for (once, at start-up). Until it is
     /// set, linking queues no pulls.
@@ -93,8 +103,7 @@ impl Store {
         if readable.is_empty() {
             return Ok(());
         }
-        let (client_settings, company_settings) = stored_in(&mut **tx, client, company).await?;
-        let settings = effective(layer(&client_settings), layer(&company_settings));
+        let settings = effective_in_tx(tx, client, company).await?;
         let requests: Vec<(ConnectionId, String)> = settings
             .into_iter()
             .filter(|setting| setting.fetch_on_first_link && readable.contains(&setting.data_type))

@@ -69,6 +69,33 @@ impl ToSchema for DataTypeSchema {
     }
 }
 
+/// Codat's `DataStatuses`: a [`DataStatus`] under the name of each data type ever requested (for the document).
+pub struct DataStatusesSchema;
+
+impl utoipa::PartialSchema for DataStatusesSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        linkwell_domain::integration::DATA_TYPES
+            .iter()
+            .fold(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Object),
+                |object, data_type| {
+                    object.property(
+                        *data_type,
+                        utoipa::openapi::Ref::from_schema_name("DataStatus"),
+                    )
+                },
+            )
+            .into()
+    }
+}
+
+impl ToSchema for DataStatusesSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "DataStatuses".into()
+    }
+}
+
 /// Codat's `SyncSetting`, as the document describes it.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -435,7 +462,7 @@ pub async fn get_pull_operation(
     params(("companyId" = String, Path, description = "Unique identifier for a company")),
     responses(
         (status = 200, description = "The state of each data type ever requested, by data type",
-         body = std::collections::BTreeMap<String, DataStatus>),
+         body = DataStatusesSchema),
         (status = 401, description = "Missing or wrong API key", body = ErrorMessage),
         (status = 404, description = "No such company", body = ErrorMessage),
     )

@@ -50,10 +50,20 @@ pub struct PushValidationItem {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct PushOperationChange {
-    /// `Created`, `Modified`, `Deleted`.
-    r#type: String,
+    r#type: PushChangeType,
     record_ref: Option<PushRecordRef>,
     attachment_id: Option<String>,
+}
+
+/// Codat's `PushChangeType`; linkwell's pushes make `Created`, `Modified` and `Deleted` changes.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum PushChangeType {
+    Unknown,
+    Created,
+    Modified,
+    Deleted,
+    AttachmentUploaded,
 }
 
 #[derive(ToSchema)]
@@ -335,6 +345,92 @@ pub async fn delete_record(
     .await
 }
 
+/// Codat's `PushOption`: what a push of a data type accepts, field by field. The answer is built by the
+/// connector; these types describe it in the document (and check it in the tests).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushOption {
+    #[serde(rename = "type")]
+    pub kind: PushOptionType,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<std::collections::BTreeMap<String, PushOptionProperty>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<PushOptionChoice>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<PushValidationInfo>,
+}
+
+/// Codat's `PushOptionProperty`: one field, and the fields inside it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushOptionProperty {
+    #[serde(rename = "type")]
+    pub kind: PushOptionType,
+    pub display_name: String,
+    pub description: String,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub properties: Option<std::collections::BTreeMap<String, PushOptionProperty>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<PushOptionChoice>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<PushValidationInfo>,
+}
+
+/// Codat's `PushOptionChoice`: one value a field allows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushOptionChoice {
+    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PushOptionType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+}
+
+/// Codat's option types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum PushOptionType {
+    Array,
+    Object,
+    String,
+    Number,
+    Boolean,
+    DateTime,
+    File,
+    MultiPart,
+}
+
+/// Codat's `PushValidationInfo`: rules of a field beyond its type.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushValidationInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<PushFieldValidation>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<Vec<PushFieldValidation>>,
+}
+
+/// Codat's `PushFieldValidation`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushFieldValidation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub details: String,
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
 #[utoipa::path(
     get, path = "/companies/{companyId}/connections/{connectionId}/options/{dataType}",
     operation_id = "get-create-update-model-options-by-data-type", tag = "Push data",
@@ -344,7 +440,7 @@ pub async fn delete_record(
         ("dataType" = String, Path, description = "The data type to describe, e.g. invoices"),
     ),
     responses(
-        (status = 200, description = "Codat's PushOption: each field the push accepts"),
+        (status = 200, description = "Codat's PushOption: each field the push accepts", body = PushOption),
         (status = 401, description = "Missing or wrong API key", body = ErrorMessage),
         (status = 404, description = "No such company or connection, or no pushes of the type", body = ErrorMessage),
     )
