@@ -25,6 +25,7 @@ backend_tests!(
     another_clients_data_is_not_found,
     payments_and_journal_entries_are_pushed,
     sync_from_utc_starts_the_first_pull,
+    a_creation_whose_answer_was_lost_is_made_once,
 );
 
 async fn linked(app: &TestApp, platform: &str, organisation: &str) -> (String, String) {
@@ -742,6 +743,53 @@ async fn sandbox_invoice_count(app: &TestApp, company: &str) -> usize {
         ))
         .await;
     live["totalResults"].as_u64().unwrap() as usize
+}
+
+/// The platform creates the record but its answer is lost (it answers 503 afterwards): the push is retried
+/// with the same idempotency key, and the platform holds the record once.
+async fn a_creation_whose_answer_was_lost_is_made_once(app: TestApp) -> TestApp {
+    let (company, connection) = linked(&app, "mqjo", "demo-small").await;
+    app.drain().await;
+    sandbox_control(
+        &app,
+        "/mqjo/control/faults",
+        Some(json!({"status": 503, "count": 1, "afterWrite": true})),
+    )
+    .await;
+    let (status, pushed) = app
+        .post(
+            &format!("/companies/{company}/connections/{connection}/push/customers"),
+            json!({"customerName": "Lost Answer Ltd"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pushed}");
+    let key = pushed["pushOperationKey"].as_str().unwrap().to_owned();
+    app.drain().await;
+    let waiting = push_status(&app, &company, &key).await;
+    assert_eq!(
+        waiting["status"], "Pending",
+        "retried after the 503: {waiting}"
+    );
+    app.advance_jobs(3600);
+    app.drain().await;
+    let done = push_status(&app, &company, &key).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let created = done["changes"][0]["recordRef"]["id"].as_str().unwrap();
+
+    queue(&app, &company, "customers").await;
+    app.drain().await;
+    let customers = all_records(&app, &format!("/companies/{company}/data/customers")).await;
+    let made: Vec<&str> = customers
+        .iter()
+        .filter(|customer| customer["customerName"] == "Lost Answer Ltd")
+        .map(|customer| customer["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        made,
+        [created],
+        "created once, and that is the record the push reports"
+    );
+    app
 }
 
 async fn pushes_need_a_linked_connection_and_a_supported_type(app: TestApp) -> TestApp {

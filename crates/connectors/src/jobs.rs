@@ -384,7 +384,12 @@ impl DataWorker {
             Err(_) => return Ok(Some(failed(400, "The record is not JSON".to_owned()))),
         };
         let at = ConnectionRef::new(push.client_id, record.company_id, record.connection_id);
-        match connector.push(at, &record.data_type, &kind, &body).await {
+        // The operation's id is the platform's idempotency key: a retry after a lost answer (or after this
+        // process died before recording the outcome) does not create the record twice.
+        match connector
+            .push(at, &record.data_type, &kind, &body, &record.id)
+            .await
+        {
             Ok(stored) => {
                 let id = stored
                     .as_ref()

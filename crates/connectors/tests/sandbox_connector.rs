@@ -317,7 +317,7 @@ async fn a_customer_is_created_updated_and_deleted() {
         .validate("customers", &PushKind::Create, &customer)
         .is_empty());
     let created = connector
-        .push(at, "customers", &PushKind::Create, &customer)
+        .push(at, "customers", &PushKind::Create, &customer, "key-1")
         .await
         .expect("created")
         .expect("the stored customer");
@@ -334,6 +334,20 @@ async fn a_customer_is_created_updated_and_deleted() {
     ] {
         assert_eq!(body[field], customer[field], "{field}");
     }
+    // The same creation again under its key (a retry after a lost answer) is the record made the first
+    // time; the key with another record is refused.
+    let again = connector
+        .push(at, "customers", &PushKind::Create, &customer, "key-1")
+        .await
+        .expect("the earlier creation")
+        .expect("the stored customer");
+    assert_eq!(again.id, created.id);
+    let mut other = customer.clone();
+    other["customerName"] = json!("Another Ltd");
+    let reused = connector
+        .push(at, "customers", &PushKind::Create, &other, "key-1")
+        .await;
+    assert!(reused.is_err(), "{reused:?}");
 
     harness.clock.advance(Duration::from_secs(1));
     let mut changed = body.clone();
@@ -343,7 +357,7 @@ async fn a_customer_is_created_updated_and_deleted() {
         id: created.id.clone(),
     };
     let updated = connector
-        .push(at, "customers", &update, &changed)
+        .push(at, "customers", &update, &changed, "key-2")
         .await
         .expect("updated")
         .expect("the stored customer");
@@ -359,14 +373,16 @@ async fn a_customer_is_created_updated_and_deleted() {
         id: created.id.clone(),
     };
     let deleted = connector
-        .push(at, "customers", &delete, &Value::Null)
+        .push(at, "customers", &delete, &Value::Null, "key-3")
         .await
         .expect("deleted");
     assert_eq!(deleted, None);
     let changes = walk(connector.as_ref(), at, "customers", Some(&since), 100).await;
     assert_eq!(ids(&changes), [created.id.as_str()]);
     assert!(changes[0].deleted && changes[0].body.is_none());
-    let gone = connector.push(at, "customers", &update, &changed).await;
+    let gone = connector
+        .push(at, "customers", &update, &changed, "key-4")
+        .await;
     assert!(matches!(gone, Err(ConnectorError::NotFound(_))), "{gone:?}");
 }
 
@@ -399,7 +415,7 @@ async fn an_invalid_record_names_codat_fields_without_calling_the_platform() {
     // A platform failure waits for the next call: the push must not make one.
     harness.fault("mqjo", 503, 1, 1).await;
     let refused = connector
-        .push(at, "invoices", &PushKind::Create, &invoice)
+        .push(at, "invoices", &PushKind::Create, &invoice, "key-5")
         .await
         .expect_err("invalid");
     assert_eq!(field_names(&refused), expected);
@@ -427,7 +443,7 @@ async fn the_platforms_field_errors_name_codat_fields() {
         .validate("invoices", &PushKind::Create, &invoice)
         .is_empty());
     let refused = connector
-        .push(at, "invoices", &PushKind::Create, &invoice)
+        .push(at, "invoices", &PushKind::Create, &invoice, "key-6")
         .await
         .expect_err("unknown customer, asset account");
     assert_eq!(
@@ -451,6 +467,7 @@ async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item()
             "chartOfAccounts",
             &PushKind::Create,
             &json!({"nominalCode": "4090", "name": "Workshop income", "type": "Income"}),
+            "account-1",
         )
         .await
         .expect("account")
@@ -467,6 +484,7 @@ async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item()
                 "name": "Joinery workshop", "code": "WS-001", "type": "Service",
                 "invoiceItem": {"unitPrice": 120.5, "accountRef": {"id": account.id}},
             }),
+            "item-1",
         )
         .await
         .expect("item")
@@ -485,7 +503,7 @@ async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item()
         "lineItems": [{"itemRef": {"id": item.id}, "quantity": 2}],
     });
     let created = connector
-        .push(at, "invoices", &PushKind::Create, &draft)
+        .push(at, "invoices", &PushKind::Create, &draft, "key-7")
         .await
         .expect("invoice")
         .expect("the stored invoice");
@@ -509,7 +527,7 @@ async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item()
     let mut approved = body.clone();
     approved["status"] = json!("Submitted");
     let approved = connector
-        .push(at, "invoices", &update, &approved)
+        .push(at, "invoices", &update, &approved, "key-8")
         .await
         .expect("approved")
         .expect("the stored invoice");
@@ -520,14 +538,16 @@ async fn an_invoice_is_drafted_approved_and_voided_with_a_new_account_and_item()
     let mut voided = approved.body.expect("a body");
     voided["status"] = json!("Void");
     let voided = connector
-        .push(at, "invoices", &update, &voided)
+        .push(at, "invoices", &update, &voided, "key-9")
         .await
         .expect("voided")
         .expect("the stored invoice");
     let voided = voided.body.expect("a body");
     assert_eq!(voided["status"], "Void");
     assert_eq!(voided["amountDue"], json!(0));
-    let again = connector.push(at, "invoices", &update, &voided).await;
+    let again = connector
+        .push(at, "invoices", &update, &voided, "key-10")
+        .await;
     assert!(
         matches!(again, Err(ConnectorError::Conflict(_))),
         "{again:?}"
@@ -552,7 +572,9 @@ async fn the_platforms_refusals_are_sorted() {
     let delete = PushKind::Delete {
         id: paid.id.clone(),
     };
-    let conflict = connector.push(at, "invoices", &delete, &Value::Null).await;
+    let conflict = connector
+        .push(at, "invoices", &delete, &Value::Null, "key-11")
+        .await;
     assert!(
         matches!(conflict, Err(ConnectorError::Conflict(_))),
         "{conflict:?}"
@@ -560,13 +582,15 @@ async fn the_platforms_refusals_are_sorted() {
     let missing = PushKind::Delete {
         id: "inv_9999999999".into(),
     };
-    let not_found = connector.push(at, "invoices", &missing, &Value::Null).await;
+    let not_found = connector
+        .push(at, "invoices", &missing, &Value::Null, "key-12")
+        .await;
     assert!(
         matches!(not_found, Err(ConnectorError::NotFound(_))),
         "{not_found:?}"
     );
     let credit_note = connector
-        .push(at, "creditNotes", &PushKind::Create, &json!({}))
+        .push(at, "creditNotes", &PushKind::Create, &json!({}), "key-13")
         .await;
     assert!(
         matches!(credit_note, Err(ConnectorError::NotSupported(_))),

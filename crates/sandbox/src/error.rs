@@ -105,6 +105,15 @@ impl SandboxError {
         Self::new(StatusCode::CONFLICT, "conflict", description)
     }
 
+    /// 422: the request cannot be carried out as asked (an idempotency key reused for another one).
+    pub fn unprocessable(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            description,
+        )
+    }
+
     /// 422 naming every rejected field.
     pub fn validation(fields: Vec<FieldError>) -> Self {
         let description = match fields.as_slice() {

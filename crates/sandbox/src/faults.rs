@@ -1,5 +1,7 @@
 //! Injected failures: the next N token or data calls on a platform answer 429/500/503, which is
-//! how linkwell's retry and rate-limit handling is exercised against the sandbox.
+//! how linkwell's retry and rate-limit handling is exercised against the sandbox. A fault set
+//! `afterWrite` hits the next N record creations instead, after the record was created: the
+//! platform took the request and its answer was lost on the way back.
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -36,6 +38,8 @@ pub(crate) struct Fault {
     pub status: FaultStatus,
     remaining: u32,
     pub retry_after_seconds: Option<u32>,
+    /// Answered by a record creation once it is done, instead of by the next call before it starts.
+    pub after_write: bool,
 }
 
 impl Fault {
@@ -59,18 +63,22 @@ struct FaultRequest {
     status: u16,
     count: u32,
     retry_after: Option<u32>,
+    #[serde(default)]
+    after_write: bool,
 }
 
 /// Parses a faults request. `Ok(None)` (count 0) clears any pending fault.
 pub(crate) fn parse_fault_request(body: &[u8]) -> Result<Option<Fault>, String> {
-    let request: FaultRequest = serde_json::from_slice(body)
-        .map_err(|error| format!("expected {{\"status\", \"count\", \"retryAfter\"?}}: {error}"))?;
+    let request: FaultRequest = serde_json::from_slice(body).map_err(|error| {
+        format!("expected {{\"status\", \"count\", \"retryAfter\"?, \"afterWrite\"?}}: {error}")
+    })?;
     let status = FaultStatus::parse(request.status)
         .ok_or_else(|| format!("status must be 429, 500 or 503, not {}", request.status))?;
     Ok((request.count > 0).then_some(Fault {
         status,
         remaining: request.count,
         retry_after_seconds: request.retry_after,
+        after_write: request.after_write,
     }))
 }
 
@@ -90,9 +98,21 @@ mod tests {
         assert!(fault.take_one().is_some());
         assert!(fault.is_spent());
         assert!(fault.take_one().is_none());
+        assert!(!fault.after_write);
         assert_eq!(
             parse_fault_request(br#"{"status":429,"count":0}"#),
             Ok(None)
+        );
+        let lost = parse_fault_request(br#"{"status":500,"count":1,"afterWrite":true}"#);
+        assert!(
+            matches!(
+                lost,
+                Ok(Some(Fault {
+                    after_write: true,
+                    ..
+                }))
+            ),
+            "{lost:?}"
         );
     }
 

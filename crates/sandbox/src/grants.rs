@@ -295,9 +295,13 @@ impl GrantStore {
         };
     }
 
-    /// Consumes one injected failure for this platform, if any are pending.
-    pub(crate) fn take_fault(&mut self, platform: Platform) -> Option<Fault> {
-        let fault = self.faults.get_mut(&platform)?;
+    /// Consumes one injected failure for this platform, if one is pending for that moment: before a
+    /// call starts, or (`after_write`) after a record was created.
+    pub(crate) fn take_fault(&mut self, platform: Platform, after_write: bool) -> Option<Fault> {
+        let fault = self
+            .faults
+            .get_mut(&platform)
+            .filter(|fault| fault.after_write == after_write)?;
         let taken = fault.take_one();
         if fault.is_spent() {
             self.faults.remove(&platform);

@@ -196,7 +196,24 @@ impl Sandbox {
 
     /// Consumes one injected failure for `platform`, as an error to answer with.
     pub(crate) fn injected_fault(&self, platform: Platform) -> Result<(), SandboxError> {
-        match self.store().take_fault(platform) {
+        self.take_injected_fault(platform, false)
+    }
+
+    /// Consumes one failure injected to follow a record creation (`afterWrite`), as the error that
+    /// replaces the answer.
+    pub(crate) fn injected_fault_after_write(
+        &self,
+        platform: Platform,
+    ) -> Result<(), SandboxError> {
+        self.take_injected_fault(platform, true)
+    }
+
+    fn take_injected_fault(
+        &self,
+        platform: Platform,
+        after_write: bool,
+    ) -> Result<(), SandboxError> {
+        match self.store().take_fault(platform, after_write) {
             Some(fault) => Err(SandboxError::injected_fault(
                 fault.status.status_code(),
                 fault.retry_after_seconds,

@@ -195,13 +195,15 @@ pub trait Connector: Send + Sync {
     fn validate(&self, data_type: &str, kind: &PushKind, record: &Value) -> Vec<FieldError>;
 
     /// Applies a push at the platform. Answers the record as the platform now holds it, in the standard model
-    /// (`None` for a delete).
+    /// (`None` for a delete). `idempotency_key` is the same on every attempt of one push operation: a
+    /// platform that takes one makes a creation retried after a lost answer happen once.
     async fn push(
         &self,
         at: ConnectionRef,
         data_type: &str,
         kind: &PushKind,
         record: &Value,
+        idempotency_key: &str,
     ) -> Result<Option<SourceRecord>, ConnectorError>;
 
     /// The push options of a data type: Codat's `PushOption` document describing each field.

@@ -357,6 +357,7 @@ impl Connector for SandboxConnector {
         data_type: &str,
         kind: &PushKind,
         record: &Value,
+        idempotency_key: &str,
     ) -> Result<Option<SourceRecord>, ConnectorError> {
         let spec = self.push_spec(data_type, kind).ok_or_else(|| {
             ConnectorError::NotSupported(format!(
@@ -371,8 +372,11 @@ impl Connector for SandboxConnector {
         let answer = match kind {
             PushKind::Create => {
                 let body = build(spec, kind, record).map_err(ConnectorError::Invalid)?;
+                // The sandbox platforms take an Idempotency-Key on creations, as many platforms do.
                 self.send(at, |http, base| {
-                    http.post(format!("{base}/v1/{path}")).json(&body)
+                    http.post(format!("{base}/v1/{path}"))
+                        .header("Idempotency-Key", idempotency_key)
+                        .json(&body)
                 })
                 .await?
             }

@@ -97,6 +97,16 @@ pub(crate) struct OrgOverlay {
     resources: BTreeMap<Resource, ResourceOverlay>,
     /// For each id, how many times live overlay records (other than its own) mention it.
     references: BTreeMap<String, u64>,
+    /// Creations by `Idempotency-Key`: what was asked, and the record it made.
+    idempotent: BTreeMap<String, Remembered>,
+}
+
+/// A creation made under an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Remembered {
+    pub resource: Resource,
+    pub request: Vec<u8>,
+    pub id: String,
 }
 
 /// What a read sees for an organisation nothing was ever changed in.
@@ -104,6 +114,7 @@ pub(crate) static EMPTY_OVERLAY: OrgOverlay = OrgOverlay {
     batches: 0,
     resources: BTreeMap::new(),
     references: BTreeMap::new(),
+    idempotent: BTreeMap::new(),
 };
 
 impl OrgOverlay {
@@ -171,6 +182,16 @@ impl OrgOverlay {
         let index = dataset.count(resource) + overlay.created;
         overlay.created += 1;
         resource.id(index)
+    }
+
+    /// The creation made earlier under `key`, if any.
+    pub(crate) fn remembered(&self, key: &str) -> Option<&Remembered> {
+        self.idempotent.get(key)
+    }
+
+    /// Remembers a creation made under `key`.
+    pub(crate) fn remember(&mut self, key: String, creation: Remembered) {
+        self.idempotent.insert(key, creation);
     }
 
     /// How many ids were handed out for new records of `resource`.

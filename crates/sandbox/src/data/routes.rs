@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::bearer::authenticate_bearer;
 use crate::data::advance::advance;
 use crate::data::model::{timestamp, Resource, Write};
+use crate::data::overlay::Remembered;
 use crate::data::paging::{encode_cursor, select, ListQuery};
 use crate::data::{writes, Dataset, View};
 use crate::error::SandboxError;
@@ -164,7 +165,10 @@ const READ_ONLY_FIELDS: [&str; 9] = [
 ];
 
 /// `POST /{platform}/api/v1/{resource}`: creates a record; 201 with the record. Records it
-/// changes in passing (the invoice a payment pays down) get the same `updated_at`.
+/// changes in passing (the invoice a payment pays down) get the same `updated_at`. With an
+/// `Idempotency-Key` header, a repeat of the same request answers the record the first one
+/// created (as it is now) instead of creating another; the same key with another request is
+/// refused.
 pub(crate) async fn create_record(
     Path((platform, path)): Path<(String, String)>,
     State(sandbox): State<Sandbox>,
@@ -175,29 +179,81 @@ pub(crate) async fn create_record(
     let grant = authenticate_bearer(&sandbox, platform, &headers)?;
     let resource = writable(platform, &path, Write::Create)?;
     require_write(&grant)?;
+    let key = idempotency_key(&headers)?;
     let input = json_object(&body)?;
     let now_ms = sandbox.now().timestamp_millis();
     let dataset = Dataset::new(platform, &grant.organisation);
-    let mut store = sandbox.data();
-    let overlay = store.get_mut(platform, &grant.organisation);
-    let id = resource.id(dataset.count(resource) + overlay.created(resource));
-    let view = View {
-        dataset: &dataset,
-        overlay,
+    let record = {
+        let mut store = sandbox.data();
+        let overlay = store.get_mut(platform, &grant.organisation);
+        match key.as_deref().and_then(|key| overlay.remembered(key)) {
+            Some(earlier) if earlier.resource == resource && earlier.request == body[..] => {
+                let id = earlier.id.clone();
+                let view = View {
+                    dataset: &dataset,
+                    overlay,
+                };
+                // Deleted since: the repeat still must not create it again.
+                let current = view
+                    .get(resource, &id)
+                    .ok_or_else(|| not_found(resource, &id))?;
+                return Ok((StatusCode::CREATED, Json(current)));
+            }
+            Some(_) => {
+                return Err(SandboxError::unprocessable(
+                    "this Idempotency-Key was used for another request",
+                ))
+            }
+            None => {}
+        }
+        let id = resource.id(dataset.count(resource) + overlay.created(resource));
+        let view = View {
+            dataset: &dataset,
+            overlay,
+        };
+        let mut record =
+            writes::build(&view, resource, &id, &input, None).map_err(SandboxError::validation)?;
+        let consequences = writes::consequences(&view, resource, &record);
+        let id = overlay.new_id(&dataset, resource);
+        record["id"] = json!(id);
+        record["created_at"] = json!(timestamp(now_ms));
+        record["updated_at"] = json!(timestamp(now_ms));
+        overlay.put(resource, id.clone(), now_ms, record.clone());
+        for (changed, changed_id, mut changed_record) in consequences {
+            changed_record["updated_at"] = json!(timestamp(now_ms));
+            overlay.put(changed, changed_id, now_ms, changed_record);
+        }
+        if let Some(key) = key {
+            overlay.remember(
+                key,
+                Remembered {
+                    resource,
+                    request: body.to_vec(),
+                    id,
+                },
+            );
+        }
+        record
     };
-    let mut record =
-        writes::build(&view, resource, &id, &input, None).map_err(SandboxError::validation)?;
-    let consequences = writes::consequences(&view, resource, &record);
-    let id = overlay.new_id(&dataset, resource);
-    record["id"] = json!(id);
-    record["created_at"] = json!(timestamp(now_ms));
-    record["updated_at"] = json!(timestamp(now_ms));
-    overlay.put(resource, id, now_ms, record.clone());
-    for (changed, changed_id, mut changed_record) in consequences {
-        changed_record["updated_at"] = json!(timestamp(now_ms));
-        overlay.put(changed, changed_id, now_ms, changed_record);
-    }
+    sandbox.injected_fault_after_write(platform)?;
     Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, SandboxError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|key| Some(key.to_owned()))
+        .ok_or_else(|| {
+            SandboxError::invalid_request(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })
 }
 
 /// Invoices and bills can be changed or deleted only while nothing was paid against them.
