@@ -359,15 +359,15 @@ impl Store {
             Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        // Pending deliveries in order through the partial index on seq; the ordering check probes the other
-        // partial index. Neither depends on what the statistics say about the delivered rows.
+        // Due deliveries, oldest first, through the partial index on (next_attempt_at, seq): delivered rows and
+        // retries not yet due are never read. The ordering check probes the other partial index.
         let claim = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE seq IN (\
              SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'Pending' AND d.next_attempt_at <= $3 \
              AND (d.lease_until IS NULL OR d.lease_until <= $3) \
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'Pending' \
              AND e.consumer_id = d.consumer_id AND e.ordering_key = d.ordering_key AND e.seq < d.seq) \
-             ORDER BY d.seq LIMIT $4{lock}) RETURNING seq"
+             ORDER BY d.next_attempt_at, d.seq LIMIT $4{lock}) RETURNING seq"
         );
         let _turn = self.write_turn().await;
         let mut tx = self.begin_dispatch().await?;
