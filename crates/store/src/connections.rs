@@ -560,39 +560,15 @@ async fn insert_history(
 
 #[cfg(test)]
 mod history_tests {
-    use linkwell_domain::company::{CompanyName, Tags};
-
     use super::*;
-    use crate::NewCompany;
+    use crate::test_support;
 
     /// History rows can be added, and go with their connection, but can never be rewritten.
     async fn history_is_append_only(store: Store) {
         let client = store.ensure_client("history").await.unwrap();
-        let company = store
-            .create_company(
-                client,
-                NewCompany {
-                    name: CompanyName::parse("History").unwrap(),
-                    description: None,
-                    tags: Tags::default(),
-                },
-            )
-            .await
-            .unwrap();
-        let connection = store
-            .create_connection(
-                client,
-                company.id,
-                NewConnection {
-                    platform_key: "bnks".into(),
-                    integration_id: "i".into(),
-                    source_id: "s".into(),
-                    source_type: SourceType::Banking,
-                    platform_name: "Bank".into(),
-                },
-            )
-            .await
-            .unwrap();
+        let company = test_support::company(&store, client, "History").await;
+        let connection =
+            test_support::connection(&store, client, company.id, "bnks", SourceType::Banking).await;
         let rewrite = sqlx::query("UPDATE connection_history SET reason = 'rewritten'")
             .execute(&store.pool)
             .await;

@@ -13,6 +13,11 @@ use crate::error::StoreError;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// What every connection to a SQLite file is set up with: write-ahead logging, syncs at checkpoints,
+/// foreign keys enforced, and 10 s of waiting for another connection's write lock.
+pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -76,12 +81,7 @@ impl Store {
                 .min_connections(1)
                 .after_connect(|connection, _| {
                     Box::pin(async move {
-                        connection
-                            .execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
+                        connection.execute(SQLITE_PRAGMAS).await?;
                         Ok(())
                     })
                 }),

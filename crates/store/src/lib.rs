@@ -38,7 +38,7 @@ pub use data::{
     pull_status, ClaimedPull, DataStatusRecord, LeaseLost, LinkedConnection, PullRecord,
     PulledRecord, QueueOutcome, RecordListing, RecordsError, PULL_FIELDS,
 };
-pub use database::{Backend, Store};
+pub use database::{Backend, Store, SQLITE_PRAGMAS};
 pub use error::StoreError;
 pub use events::{
     is_known_event_type, ConnectionEventKind, DomainEvent, EventRenderer, ReadSummary, EVENT_TYPES,

@@ -43,3 +43,46 @@ pub(crate) async fn on_postgres(name: &str, test: impl AsyncFnOnce(Store)) {
         .await
         .unwrap();
 }
+
+/// A company named `name` with no tags or description.
+pub(crate) async fn company(
+    store: &Store,
+    client: linkwell_domain::ids::ClientId,
+    name: &str,
+) -> crate::CompanyRecord {
+    store
+        .create_company(
+            client,
+            crate::NewCompany {
+                name: linkwell_domain::company::CompanyName::parse(name).unwrap(),
+                description: None,
+                tags: linkwell_domain::company::Tags::default(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// A `PendingAuth` connection of `company` to `platform_key`.
+pub(crate) async fn connection(
+    store: &Store,
+    client: linkwell_domain::ids::ClientId,
+    company: linkwell_domain::ids::CompanyId,
+    platform_key: &str,
+    source_type: linkwell_domain::connection::SourceType,
+) -> crate::ConnectionRecord {
+    store
+        .create_connection(
+            client,
+            company,
+            crate::NewConnection {
+                platform_key: platform_key.into(),
+                integration_id: "i".into(),
+                source_id: "s".into(),
+                source_type,
+                platform_name: platform_key.into(),
+            },
+        )
+        .await
+        .unwrap()
+}

@@ -373,12 +373,8 @@ async fn main() -> anyhow::Result<()> {
             .max_connections(1)
             .after_connect(|connection, _| {
                 Box::pin(async move {
-                    connection
-                        .execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                    // Set up as the store sets up its own connections, so the insert is timed alike.
+                    connection.execute(linkwell_store::SQLITE_PRAGMAS).await?;
                     Ok(())
                 })
             })

@@ -2,11 +2,10 @@
 //! (inserted outright into a data set that holds nothing of earlier pulls, or merged with what is stored), and
 //! a platform that lists a record twice still yields it once.
 
-use linkwell_domain::company::{CompanyName, Tags};
 use linkwell_domain::connection::SourceType;
 
 use super::*;
-use crate::{NewCompany, NewConnection};
+use crate::test_support;
 
 struct Fixture {
     store: Store,
@@ -17,31 +16,9 @@ struct Fixture {
 
 async fn fixture(store: Store) -> Fixture {
     let client = store.ensure_client("pages").await.unwrap();
-    let company = store
-        .create_company(
-            client,
-            NewCompany {
-                name: CompanyName::parse("Pages").unwrap(),
-                description: None,
-                tags: Tags::default(),
-            },
-        )
-        .await
-        .unwrap();
-    let connection = store
-        .create_connection(
-            client,
-            company.id,
-            NewConnection {
-                platform_key: "mqjo".into(),
-                integration_id: "i".into(),
-                source_id: "s".into(),
-                source_type: SourceType::Accounting,
-                platform_name: "Ledger".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let company = test_support::company(&store, client, "Pages").await;
+    let connection =
+        test_support::connection(&store, client, company.id, "mqjo", SourceType::Accounting).await;
     Fixture {
         store,
         client,

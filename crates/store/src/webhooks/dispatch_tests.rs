@@ -5,12 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use linkwell_domain::company::{CompanyName, Tags};
 use linkwell_domain::ids::CompanyId;
 
 use super::*;
 use crate::events::{DomainEvent, EventRenderer};
-use crate::NewCompany;
 
 struct NamesOnly;
 
@@ -29,18 +27,7 @@ fn secret(id: &str) -> SealedSecret {
 }
 
 async fn company(store: &Store, client: ClientId, name: &str) -> CompanyId {
-    store
-        .create_company(
-            client,
-            NewCompany {
-                name: CompanyName::parse(name).unwrap(),
-                description: None,
-                tags: Tags::default(),
-            },
-        )
-        .await
-        .unwrap()
-        .id
+    crate::test_support::company(store, client, name).await.id
 }
 
 fn answered(status: u16) -> AttemptResult {
