@@ -31,35 +31,22 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 SECRET="pull-bench-sandbox-secret"
 KEY="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-log() { printf '[pulls %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=pulls
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
-for value in "$RECORDS" "$ROUNDS" "$READS" "$DEEP_PAGE" "$PORT"; do
-    [[ "$value" =~ ^[1-9][0-9]*$ ]] ||
-        die "BENCH_RECORDS, BENCH_ROUNDS, BENCH_READS, BENCH_DEEP_PAGE and BENCH_PORT must be positive whole numbers"
-done
+require_whole "BENCH_RECORDS, BENCH_ROUNDS, BENCH_READS, BENCH_DEEP_PAGE and BENCH_PORT" \
+    "$RECORDS" "$ROUNDS" "$READS" "$DEEP_PAGE" "$PORT"
 ((RECORDS <= 10000000)) || die "BENCH_RECORDS: the sandbox makes bench-N for N up to 10,000,000"
 ((DEEP_PAGE * 100 <= RECORDS)) || die "BENCH_DEEP_PAGE: page $DEEP_PAGE of 100 records is past the last record"
-for backend in $BACKENDS; do
-    case "$backend" in sqlite | postgres) ;; *) die "BENCH_BACKENDS: '$backend' is neither sqlite nor postgres" ;; esac
-done
-case "$PG_SERVER" in
-    postgres://*@127.0.0.1:* | postgres://*@localhost:* | postgres://127.0.0.1:* | postgres://localhost:*) ;;
-    *) die "BENCH_PG_SERVER must be a PostgreSQL server on loopback" ;;
-esac
+# shellcheck disable=SC2086 # one backend per word
+require_backends $BACKENDS
+require_loopback_server "$PG_SERVER"
 
 # ---------------------------------------------------------------------------------------------- processes
-PIDS=()
 WORK=""
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    PIDS=()
+    stop_started
     [[ -n "$WORK" && -d "$WORK" ]] && rm -rf "$WORK"
     WORK=""
 }
@@ -67,13 +54,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! command -v jq >/dev/null; then
-    log "installing jq"
-    SUDO=""
-    [[ "$(id -u)" -ne 0 ]] && SUDO=sudo
-    $SUDO apt-get update -qq >&2
-    $SUDO apt-get install -y -qq jq >&2
-fi
+ensure_jq
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
     log "building linkwell and pull-bench (release)"
     (cd "$ROOT" && cargo build --release -p linkwell -p linkwell-bench-tools --bin linkwell --bin pull-bench >&2)

@@ -51,28 +51,21 @@ HOST=127.0.0.1
 RESULTS="$ROOT/bench/results"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=bench
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 case "$PG_HOST" in 127.0.0.1 | localhost | ::1) ;; *) die "BENCH_PG_HOST must be a loopback address" ;; esac
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive whole number"
-for size in $SIZES; do [[ "$size" =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$size' is not a positive whole number"; done
-for backend in $BACKENDS; do
-    case "$backend" in sqlite | postgres) ;; *) die "BENCH_BACKENDS: '$backend' is neither sqlite nor postgres" ;; esac
-done
+# shellcheck disable=SC2086 # one size, one backend per word
+{
+    require_whole "BENCH_ROUNDS and BENCH_SIZES" "$ROUNDS" $SIZES
+    require_backends $BACKENDS
+}
 
 # ---------------------------------------------------------------------------------------------------- processes
-PIDS=()
 WORK=""
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    PIDS=()
+    stop_started
     if [[ -n "$WORK" && -d "$WORK" ]]; then
         if [[ "${BENCH_KEEP_WORK:-0}" == 1 ]]; then
             log "work directory kept: $WORK"

@@ -35,47 +35,26 @@ PG_DB="${BENCH_PG_DB:-linkwell_webhook_bench}"
 RESULTS="$ROOT/bench/results"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/webhook-bench"
 
-log() { printf '[webhooks %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_TAG=webhooks
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
-for value in "$ROUNDS" "$EVENTS" "$CONSUMERS" "$WRITERS" "$DISPATCHERS"; do
-    [[ "$value" =~ ^[1-9][0-9]*$ ]] ||
-        die "BENCH_ROUNDS, BENCH_EVENTS, BENCH_CONSUMERS, BENCH_WRITERS and BENCH_DISPATCHERS must be positive whole numbers"
-done
+require_whole "BENCH_ROUNDS, BENCH_EVENTS, BENCH_CONSUMERS, BENCH_WRITERS and BENCH_DISPATCHERS" \
+    "$ROUNDS" "$EVENTS" "$CONSUMERS" "$WRITERS" "$DISPATCHERS"
 for mode in $MODES; do
     case "$mode" in concurrent | drain) ;; *) die "BENCH_MODES: '$mode' is neither concurrent nor drain" ;; esac
 done
 [[ "$RATE" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_RATE must be a number of companies per second (0: unpaced)"
-for backend in $BACKENDS; do
-    case "$backend" in sqlite | postgres) ;; *) die "BENCH_BACKENDS: '$backend' is neither sqlite nor postgres" ;; esac
-done
-case "$PG_SERVER" in
-    postgres://*@127.0.0.1:* | postgres://*@localhost:* | postgres://127.0.0.1:* | postgres://localhost:*) ;;
-    *) die "BENCH_PG_SERVER must be a PostgreSQL server on loopback" ;;
-esac
+# shellcheck disable=SC2086 # one backend per word
+require_backends $BACKENDS
+require_loopback_server "$PG_SERVER"
 
 # ---------------------------------------------------------------------------------------------- processes
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-}
-trap cleanup EXIT
+trap stop_started EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! command -v jq >/dev/null; then
-    log "installing jq"
-    SUDO=""
-    [[ "$(id -u)" -ne 0 ]] && SUDO=sudo
-    $SUDO apt-get update -qq >&2
-    $SUDO apt-get install -y -qq jq >&2
-fi
+ensure_jq
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
     log "building webhook-bench (release)"
     (cd "$ROOT" && cargo build --release -p linkwell-bench-tools --bin webhook-bench >&2)
