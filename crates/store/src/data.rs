@@ -279,7 +279,8 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         // A data set's first pull starts where the company's settings say (syncFromUtc, syncFromWindow).
-        let settings = crate::sync_settings::effective_in_tx(tx, client, company).await?;
+        // Read once, when the batch holds a data set's first pull.
+        let mut settings: Option<Vec<linkwell_domain::sync::SyncSetting>> = None;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut queued = 0_i64;
         for (connection, data_type) in requests {
@@ -315,13 +316,20 @@ impl Store {
                 Some(_) => {
                     optional_text(&set, "high_water")?.map(|high_water| overlap(&high_water))
                 }
-                None => settings
-                    .iter()
-                    .find(|setting| setting.data_type == *data_type)
-                    .and_then(|setting| setting.sync_from(now))
-                    // Platforms answer what changed after the time given; a record changed at the very
-                    // time the settings name belongs in too.
-                    .map(|from| from.plus_millis(-1).to_storage()),
+                None => {
+                    if settings.is_none() {
+                        settings =
+                            Some(crate::sync_settings::effective_in_tx(tx, client, company).await?);
+                    }
+                    settings
+                        .iter()
+                        .flatten()
+                        .find(|setting| setting.data_type == *data_type)
+                        .and_then(|setting| setting.sync_from(now))
+                        // Platforms answer what changed after the time given; a record changed at the very
+                        // time the settings name belongs in too.
+                        .map(|from| from.plus_millis(-1).to_storage())
+                }
             };
             let id = uuid::Uuid::new_v4().to_string();
             sqlx::query(
