@@ -654,6 +654,12 @@ async fn a_pushed_invoice_reaches_the_platform_and_the_next_pull(app: TestApp) -
         .await;
     assert_eq!(status, 200, "{record}");
     assert_eq!(record["customerRef"]["id"], customer);
+    // The reference names what it points at, as pulled from the platform.
+    assert_eq!(
+        record["customerRef"]["companyName"],
+        customers[0]["customerName"]
+    );
+    assert_eq!(record["lineItems"][0]["itemRef"]["name"], items[0]["name"]);
     assert_eq!(record["lineItems"][0]["quantity"], 3);
 
     // Update (the whole record, as Codat's updates take it) and delete go the same way.

@@ -265,6 +265,112 @@ async fn every_record_of_every_data_type_uses_only_codat_properties() {
     }
 }
 
+/// Every `...Ref` object under `value` with its key, depth first.
+fn references<'a>(key: &str, value: &'a Value, found: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(fields) => {
+            if key.ends_with("Ref") {
+                found.push((key.to_owned(), value));
+            }
+            for (field, inner) in fields {
+                references(field, inner, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(key, item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn references_carry_the_names_of_the_records_they_point_at() {
+    let harness = Harness::start().await;
+    // (platform, reference key, the data type it points at, that type's name field, the
+    // reference's name field).
+    let kinds = [
+        (
+            "mqjo",
+            "customerRef",
+            "customers",
+            "customerName",
+            "companyName",
+        ),
+        (
+            "mqjo",
+            "supplierRef",
+            "suppliers",
+            "supplierName",
+            "supplierName",
+        ),
+        ("mqjo", "accountRef", "chartOfAccounts", "name", "name"),
+        ("mqjo", "itemRef", "items", "name", "name"),
+        ("mqjo", "taxRateRef", "taxRates", "name", "name"),
+        (
+            "bnks",
+            "transactionCategoryRef",
+            "banking-transactionCategories",
+            "name",
+            "name",
+        ),
+        (
+            "aiwb",
+            "customerRef",
+            "commerce-customers",
+            "customerName",
+            "name",
+        ),
+        ("aiwb", "locationRef", "commerce-locations", "name", "name"),
+    ];
+    for platform in ["mqjo", "bnks", "aiwb"] {
+        let at = harness.link(platform, "demo-small").await;
+        // Changes first: records the platform created refer to records it created.
+        harness.advance(platform, "demo-small", 60).await;
+        let connector = harness.connector(platform);
+        let mut bodies: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for data_type in connector.readable() {
+            let records = walk(connector.as_ref(), at, data_type, None, 500).await;
+            bodies.insert(
+                data_type,
+                records
+                    .into_iter()
+                    .filter_map(|record| record.body)
+                    .collect(),
+            );
+        }
+        let mut checked: BTreeMap<&str, usize> = BTreeMap::new();
+        for (data_type, records) in &bodies {
+            for record in records {
+                let mut found = Vec::new();
+                references("", record, &mut found);
+                for (key, reference) in found {
+                    let Some(&(_, key, target, name_field, ref_name)) = kinds
+                        .iter()
+                        .find(|kind| kind.0 == platform && kind.1 == key)
+                    else {
+                        continue;
+                    };
+                    let id = reference["id"].as_str().expect("a reference id");
+                    let referenced = bodies[target]
+                        .iter()
+                        .find(|candidate| candidate["id"] == id)
+                        .unwrap_or_else(|| panic!("{data_type}: {key} {id} is not a {target}"));
+                    assert_eq!(
+                        reference[ref_name], referenced[name_field],
+                        "{platform} {data_type}: {key} in {record}"
+                    );
+                    assert!(reference[ref_name].is_string(), "{reference}");
+                    *checked.entry(key).or_default() += 1;
+                }
+            }
+        }
+        for (_, key, ..) in kinds.iter().filter(|kind| kind.0 == platform) {
+            assert!(
+                checked.get(key).copied().unwrap_or(0) > 0,
+                "{platform}: no {key} was checked ({checked:?})"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn single_objects_are_one_record_pages() {
     let harness = Harness::start().await;

@@ -179,21 +179,38 @@ async fn check_accounting_references(app: &TestApp, token: &str) {
         all.insert(path, by_id(&app.walk("mqjo", path, token, 100, None).await));
     }
     let exists = |path: &str, id: &Value| id.as_str().is_some_and(|id| all[path].contains_key(id));
+    // Every reference carries the referenced record's name beside its id.
+    let named = |record: &Value, field: &str, path: &str| {
+        let id = str_of(record, &format!("{field}_id"));
+        assert_eq!(
+            record[format!("{field}_name")],
+            all[path][id]["name"],
+            "{field} of {record}"
+        );
+    };
     for (kind, party, party_path) in [
-        ("invoices", "customer_id", "customers"),
-        ("bills", "supplier_id", "suppliers"),
-        ("credit-notes", "customer_id", "customers"),
+        ("invoices", "customer", "customers"),
+        ("bills", "supplier", "suppliers"),
+        ("credit-notes", "customer", "customers"),
     ] {
         for document in all[kind].values() {
-            assert!(exists(party_path, &document[party]), "{document}");
+            assert!(
+                exists(party_path, &document[format!("{party}_id")]),
+                "{document}"
+            );
+            named(document, party, party_path);
             let mut total = 0;
             for line in document["lines"].as_array().expect("lines") {
-                assert!(
-                    line["item_id"].is_null() || exists("items", &line["item_id"]),
-                    "{line}"
-                );
+                if line["item_id"].is_null() {
+                    assert!(line.get("item_name").is_none(), "{line}");
+                } else {
+                    assert!(exists("items", &line["item_id"]), "{line}");
+                    named(line, "item", "items");
+                }
                 assert!(exists("accounts", &line["account_id"]), "{line}");
                 assert!(exists("tax-rates", &line["tax_rate_id"]), "{line}");
+                named(line, "account", "accounts");
+                named(line, "tax_rate", "tax-rates");
                 total += int_of(line, "total_minor");
             }
             assert_eq!(total, int_of(document, "total_minor"), "{document}");
@@ -204,6 +221,8 @@ async fn check_accounting_references(app: &TestApp, token: &str) {
     for payment in all["payments"].values() {
         let invoice = &all["invoices"][str_of(payment, "invoice_id")];
         assert_eq!(invoice["customer_id"], payment["customer_id"]);
+        named(payment, "customer", "customers");
+        named(payment, "account", "accounts");
         *paid
             .entry(str_of(payment, "invoice_id").to_owned())
             .or_default() += int_of(payment, "amount_minor");
@@ -232,15 +251,17 @@ async fn check_accounting_references(app: &TestApp, token: &str) {
     for payment in all["bill-payments"].values() {
         let bill = &all["bills"][str_of(payment, "bill_id")];
         assert_eq!(bill["supplier_id"], payment["supplier_id"]);
+        named(payment, "supplier", "suppliers");
     }
     for entry in all["journal-entries"].values() {
         let lines = entry["lines"].as_array().expect("lines");
         let debits: i64 = lines.iter().map(|line| int_of(line, "debit_minor")).sum();
         let credits: i64 = lines.iter().map(|line| int_of(line, "credit_minor")).sum();
         assert_eq!(debits, credits, "{entry}");
-        assert!(lines
-            .iter()
-            .all(|line| exists("accounts", &line["account_id"])));
+        for line in lines {
+            assert!(exists("accounts", &line["account_id"]), "{line}");
+            named(line, "account", "accounts");
+        }
     }
     for account in all["bank-accounts"].values() {
         assert!(exists("accounts", &account["ledger_account_id"]));
@@ -248,6 +269,11 @@ async fn check_accounting_references(app: &TestApp, token: &str) {
     for item in all["items"].values() {
         assert!(exists("accounts", &item["sales_account_id"]));
         assert!(exists("tax-rates", &item["tax_rate_id"]));
+        named(item, "sales_account", "accounts");
+        named(item, "tax_rate", "tax-rates");
+        if !item["purchase_account_id"].is_null() {
+            named(item, "purchase_account", "accounts");
+        }
     }
 }
 
@@ -279,7 +305,8 @@ async fn check_banking_and_commerce_references(app: &TestApp) {
         .await
     {
         let account = &accounts[str_of(&transaction, "account_id")];
-        assert!(categories.contains_key(str_of(&transaction, "category_id")));
+        let category = &categories[str_of(&transaction, "category_id")];
+        assert_eq!(transaction["category_name"], category["name"]);
         assert_eq!(transaction["amount"]["currency"], account["currency"]);
         let amount = transaction["amount"]["minor_units"]
             .as_i64()
@@ -297,8 +324,17 @@ async fn check_banking_and_commerce_references(app: &TestApp) {
     let orders = by_id(&app.walk("aiwb", "orders", &shop.access, 100, None).await);
     let payments = by_id(&app.walk("aiwb", "payments", &shop.access, 100, None).await);
     for order in orders.values() {
-        assert!(customers.contains_key(str_of(order, "customer_id")));
-        assert!(locations.contains_key(str_of(order, "location_id")));
+        let customer = &customers[str_of(order, "customer_id")];
+        assert_eq!(
+            str_of(order, "customer_name"),
+            format!(
+                "{} {}",
+                str_of(customer, "first_name"),
+                str_of(customer, "last_name")
+            )
+        );
+        let location = &locations[str_of(order, "location_id")];
+        assert_eq!(order["location_name"], location["name"]);
         let mut subtotal = 0;
         for line in order["line_items"].as_array().expect("line items") {
             let product = &products[str_of(line, "product_id")];
@@ -846,6 +882,47 @@ async fn writes_create_update_and_delete_with_tombstones() {
     assert_eq!(updated["email"], "ap@wayne.example.com");
     assert_eq!(updated["created_at"], customer["created_at"]);
     assert!(str_of(&updated, "updated_at") > str_of(&customer, "updated_at"));
+    // The invoice, unchanged, shows the customer's new name; so does a generated one when its
+    // base customer is renamed.
+    let current = app
+        .page(
+            "mqjo",
+            &format!("invoices/{invoice_id}"),
+            &tokens.access,
+            &[],
+        )
+        .await;
+    assert_eq!(current["customer_name"], "Wayne Enterprises Inc");
+    assert_eq!(
+        current["lines"][0]["item_name"],
+        current["lines"][0]["description"]
+    );
+    let generated = app
+        .page("mqjo", "invoices/inv_0000000000", &tokens.access, &[])
+        .await;
+    let base_customer = str_of(&generated, "customer_id").to_owned();
+    let renamed = app
+        .data_send(
+            reqwest::Method::PUT,
+            "mqjo",
+            &format!("customers/{base_customer}"),
+            &tokens.access,
+            Some(json!({ "name": "Renamed Dental Group" })),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let listed = app
+        .walk("mqjo", "invoices", &tokens.access, 500, None)
+        .await;
+    let shown = by_id(&listed);
+    assert_eq!(
+        shown["inv_0000000000"]["customer_name"],
+        "Renamed Dental Group"
+    );
+    assert_eq!(
+        shown["inv_0000000000"]["updated_at"], generated["updated_at"],
+        "a rename does not change the documents that show it"
+    );
 
     // A base record can be updated too.
     let item = app

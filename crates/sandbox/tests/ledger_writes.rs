@@ -297,10 +297,10 @@ async fn journal_entries_balance_and_can_be_deleted() {
     assert_eq!(
         entry["lines"],
         json!([
-            { "account_id": "acc_0000000023", "description": "March payroll accrual",
-              "debit_minor": 12_000, "credit_minor": 0 },
-            { "account_id": "acc_0000000008", "description": "Wages owed",
-              "debit_minor": 0, "credit_minor": 12_000 }
+            { "account_id": "acc_0000000023", "account_name": "Wages and Salaries",
+              "description": "March payroll accrual", "debit_minor": 12_000, "credit_minor": 0 },
+            { "account_id": "acc_0000000008", "account_name": "Accrued Liabilities",
+              "description": "Wages owed", "debit_minor": 0, "credit_minor": 12_000 }
         ])
     );
     assert_eq!(

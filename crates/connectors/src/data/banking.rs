@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::data::standard::{amount, compact, date, reference, timestamp};
+use crate::data::standard::{amount, compact, date, named_reference, timestamp};
 
 fn is_credit(account_type: Option<&str>) -> bool {
     account_type == Some("credit_card")
@@ -92,7 +92,7 @@ pub(crate) fn transaction(record: &Value) -> Value {
         "postedDate": posted,
         "authorizedDate": date(&record["booking_date"]),
         "merchantName": record["counterparty_name"],
-        "transactionCategoryRef": reference(&record["category_id"]),
+        "transactionCategoryRef": named_reference(&record["category_id"], "name", &record["category_name"]),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::data::standard::{amount, compact, reference, timestamp};
+use crate::data::standard::{amount, compact, named_reference, timestamp};
 
 /// A platform address (`{address1, city, zip, country_code}`) in the standard model, typed `type`.
 fn address(value: &Value, kind: &str) -> Value {
@@ -161,8 +161,8 @@ pub(crate) fn order(record: &Value) -> Value {
         "totalTaxAmount": amount(&record["tax_cents"]),
         "orderLineItems": lines,
         "serviceCharges": shipping,
-        "locationRef": reference(&record["location_id"]),
-        "customerRef": reference(&record["customer_id"]),
+        "locationRef": named_reference(&record["location_id"], "name", &record["location_name"]),
+        "customerRef": named_reference(&record["customer_id"], "name", &record["customer_name"]),
         "createdDate": timestamp(&record["placed_at"]),
         "sourceModifiedDate": timestamp(&record["updated_at"]),
     }))

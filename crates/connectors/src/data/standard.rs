@@ -56,6 +56,16 @@ pub(crate) fn reference(id: &Value) -> Value {
     }
 }
 
+/// A reference with the referenced record's name under `name_field` (`name`, `companyName`,
+/// ...), when the platform gave one; `Null` when there is no id.
+pub(crate) fn named_reference(id: &Value, name_field: &str, name: &Value) -> Value {
+    let mut reference = reference(id);
+    if let (Some(fields), Some(name)) = (reference.as_object_mut(), name.as_str()) {
+        fields.insert(name_field.to_owned(), json!(name));
+    }
+    reference
+}
+
 /// `value` translated through `(platform value, standard value)` pairs; `otherwise` for anything else.
 pub(crate) fn choice(value: &Value, pairs: &[(&str, &'static str)], otherwise: &str) -> Value {
     let found = value

@@ -310,6 +310,17 @@ impl Accounting {
         record
     }
 
+    pub(crate) fn base_name(&self, resource: Resource, index: u64) -> Option<String> {
+        let name = match resource {
+            Resource::Accounts => CHART[index as usize % CHART.len()].1.to_owned(),
+            Resource::TaxRates => TAX_RATES[index as usize % TAX_RATES.len()].0.to_owned(),
+            Resource::Customers | Resource::Suppliers => self.party_core(resource, index).0,
+            Resource::Items => self.item(index).name,
+            _ => return None,
+        };
+        Some(name)
+    }
+
     pub(crate) fn company(&self) -> Value {
         let profile = &self.profile;
         let mut rng = Rng::new(profile.seed);

@@ -105,6 +105,11 @@ impl Banking {
         }
     }
 
+    pub(crate) fn base_name(&self, resource: Resource, index: u64) -> Option<String> {
+        (resource == Resource::TransactionCategories)
+            .then(|| CATEGORIES[index as usize % CATEGORIES.len()].0.to_owned())
+    }
+
     pub(crate) fn base_referenced(&self, resource: Resource, _index: u64) -> bool {
         matches!(
             resource,

@@ -236,6 +236,21 @@ impl Commerce {
         })
     }
 
+    pub(crate) fn base_name(&self, resource: Resource, index: u64) -> Option<String> {
+        match resource {
+            Resource::Locations => Some(
+                LOCATION_NAMES[index as usize % LOCATION_NAMES.len()]
+                    .0
+                    .to_owned(),
+            ),
+            Resource::ShopCustomers => {
+                let (first, last, _, _) = self.customer_core(index);
+                Some(format!("{first} {last}"))
+            }
+            _ => None,
+        }
+    }
+
     fn location(&self, index: u64) -> Value {
         let mut rng = self.profile.rng(Resource::Locations, index);
         let (name, kind) = LOCATION_NAMES[index as usize % LOCATION_NAMES.len()];

@@ -11,6 +11,7 @@ mod advance;
 mod banking;
 mod commerce;
 mod model;
+mod names;
 mod overlay;
 mod paging;
 mod rng;
@@ -47,6 +48,14 @@ impl Dataset {
         }
     }
 
+    pub(crate) fn platform(&self) -> Platform {
+        match self {
+            Self::Accounting(_) => Platform::Mqjo,
+            Self::Banking(_) => Platform::Bnks,
+            Self::Commerce(_) => Platform::Aiwb,
+        }
+    }
+
     pub(crate) fn profile(&self) -> &Profile {
         match self {
             Self::Accounting(data) => &data.profile,
@@ -78,6 +87,16 @@ impl Dataset {
             Self::Accounting(data) => data.record(resource, index),
             Self::Banking(data) => data.record(resource, index),
             Self::Commerce(data) => data.record(resource, index),
+        }
+    }
+
+    /// The name base record `index` of a named resource is served with (see `names`), made
+    /// without generating the whole record; `None` for a resource without names.
+    pub(crate) fn base_name(&self, resource: Resource, index: u64) -> Option<String> {
+        match self {
+            Self::Accounting(data) => data.base_name(resource, index),
+            Self::Banking(data) => data.base_name(resource, index),
+            Self::Commerce(data) => data.base_name(resource, index),
         }
     }
 

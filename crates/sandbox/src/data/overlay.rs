@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use crate::data::model::{timestamp, Resource};
+use crate::data::names::{is_named, name_of, OverlayNames};
 use crate::data::Dataset;
 use crate::params::{OrganisationName, Platform};
 
@@ -99,6 +100,9 @@ pub(crate) struct OrgOverlay {
     references: BTreeMap<String, u64>,
     /// Creations by `Idempotency-Key`: what was asked, and the record it made.
     idempotent: BTreeMap<String, Remembered>,
+    /// The names of the live named records held here (see `names`). Shared with the pages being
+    /// rendered after the lock is released; a change copies it only while one is.
+    names: Option<OverlayNames>,
 }
 
 /// A creation made under an `Idempotency-Key`.
@@ -115,6 +119,7 @@ pub(crate) static EMPTY_OVERLAY: OrgOverlay = OrgOverlay {
     resources: BTreeMap::new(),
     references: BTreeMap::new(),
     idempotent: BTreeMap::new(),
+    names: None,
 };
 
 impl OrgOverlay {
@@ -145,6 +150,17 @@ impl OrgOverlay {
     }
 
     fn set(&mut self, resource: Resource, id: String, entry: Entry) {
+        if is_named(resource) {
+            let names = std::sync::Arc::make_mut(self.names.get_or_insert_with(Default::default));
+            match entry
+                .record
+                .as_ref()
+                .and_then(|record| name_of(resource, record))
+            {
+                Some(name) => names.insert(id.clone(), name),
+                None => names.remove(&id),
+            };
+        }
         if let Some(record) = &entry.record {
             let mut found = Vec::new();
             referenced_ids(record, &id, &mut found);
@@ -169,6 +185,11 @@ impl OrgOverlay {
                 }
             }
         }
+    }
+
+    /// The names of the live named records held here, for serving records that refer to them.
+    pub(crate) fn names(&self) -> Option<OverlayNames> {
+        self.names.clone()
     }
 
     /// Whether a live overlay record other than `id`'s own mentions `id`.

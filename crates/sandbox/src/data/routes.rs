@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::bearer::authenticate_bearer;
 use crate::data::advance::advance;
 use crate::data::model::{timestamp, Resource, Write};
+use crate::data::names::Names;
 use crate::data::overlay::Remembered;
 use crate::data::paging::{encode_cursor, select, ListQuery};
 use crate::data::{writes, Dataset, View};
@@ -74,14 +75,14 @@ pub(crate) async fn list_records(
         params.map_err(|rejection| SandboxError::invalid_request(rejection.body_text()))?;
     let query = ListQuery::parse(resource, &params)?;
     let store = sandbox.data();
-    let selection = select(
-        &dataset,
-        store.get(platform, &grant.organisation),
-        resource,
-        &query,
-    );
+    let overlay = store.get(platform, &grant.organisation);
+    let selection = select(&dataset, overlay, resource, &query);
+    let names = Names::new(&dataset, overlay.names());
     drop(store);
-    let page = selection.render(&dataset, resource);
+    let mut page = selection.render(&dataset, resource);
+    for record in &mut page.data {
+        names.embed(record);
+    }
     let mut answer = json!({
         "next_cursor": page.next.map(|key| encode_cursor(resource, &key)),
     });
@@ -105,9 +106,11 @@ pub(crate) async fn get_record(
         dataset: &dataset,
         overlay: store.get(platform, &grant.organisation),
     };
-    view.get(resource, &id)
-        .map(Json)
-        .ok_or_else(|| not_found(resource, &id))
+    let mut record = view
+        .get(resource, &id)
+        .ok_or_else(|| not_found(resource, &id))?;
+    Names::new(&dataset, view.overlay.names()).embed(&mut record);
+    Ok(Json(record))
 }
 
 /// The resource at `path`, if it accepts `write`; 405 if it does not.
@@ -194,9 +197,10 @@ pub(crate) async fn create_record(
                     overlay,
                 };
                 // Deleted since: the repeat still must not create it again.
-                let current = view
+                let mut current = view
                     .get(resource, &id)
                     .ok_or_else(|| not_found(resource, &id))?;
+                Names::new(&dataset, overlay.names()).embed(&mut current);
                 return Ok((StatusCode::CREATED, Json(current)));
             }
             Some(_) => {
@@ -233,6 +237,7 @@ pub(crate) async fn create_record(
                 },
             );
         }
+        Names::new(&dataset, overlay.names()).embed(&mut record);
         record
     };
     sandbox.injected_fault_after_write(platform)?;
@@ -322,6 +327,7 @@ pub(crate) async fn update_record(
     record["created_at"] = existing["created_at"].clone();
     record["updated_at"] = json!(timestamp(now_ms));
     overlay.put(resource, id, now_ms, record.clone());
+    Names::new(&dataset, overlay.names()).embed(&mut record);
     Ok(Json(record))
 }
 

@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::data::standard::{
-    amount, amount_of, choice, compact, date, reference, timestamp, Fields,
+    amount, amount_of, choice, compact, date, named_reference, timestamp, Fields,
 };
 
 /// Payment methods with a display name; any other method is shown by its key.
@@ -71,9 +71,15 @@ fn line_items(lines: &Value, numbered: bool) -> Value {
                 .put("subTotal", amount(&line["subtotal_minor"]))
                 .put("taxAmount", amount(&line["tax_minor"]))
                 .put("totalAmount", amount(&line["total_minor"]))
-                .put("accountRef", reference(&line["account_id"]))
-                .put("taxRateRef", reference(&line["tax_rate_id"]))
-                .put("itemRef", reference(&line["item_id"]));
+                .put("accountRef", account_ref(line))
+                .put(
+                    "taxRateRef",
+                    named_reference(&line["tax_rate_id"], "name", &line["tax_rate_name"]),
+                )
+                .put(
+                    "itemRef",
+                    named_reference(&line["item_id"], "name", &line["item_name"]),
+                );
             if numbered {
                 if let Some(number) = line["line_number"].as_i64() {
                     item.put("lineNumber", json!(number.to_string()));
@@ -84,6 +90,26 @@ fn line_items(lines: &Value, numbered: bool) -> Value {
         .filter(|item| item.as_object().is_some_and(|fields| !fields.is_empty()))
         .collect();
     Value::Array(mapped)
+}
+
+fn customer_ref(record: &Value) -> Value {
+    named_reference(
+        &record["customer_id"],
+        "companyName",
+        &record["customer_name"],
+    )
+}
+
+fn supplier_ref(record: &Value) -> Value {
+    named_reference(
+        &record["supplier_id"],
+        "supplierName",
+        &record["supplier_name"],
+    )
+}
+
+pub(crate) fn account_ref(record: &Value) -> Value {
+    named_reference(&record["account_id"], "name", &record["account_name"])
 }
 
 /// What invoices, bills and credit notes have in common.
@@ -104,7 +130,7 @@ fn document(record: &Value, numbered_lines: bool) -> Fields {
 pub(crate) fn invoice(record: &Value) -> Value {
     document(record, false)
         .copy("invoiceNumber", &record["number"])
-        .put("customerRef", reference(&record["customer_id"]))
+        .put("customerRef", customer_ref(record))
         .put("dueDate", date(&record["due_date"]))
         .put("totalTaxAmount", amount(&record["tax_minor"]))
         .put("amountDue", amount(&record["amount_due_minor"]))
@@ -115,7 +141,7 @@ pub(crate) fn invoice(record: &Value) -> Value {
 pub(crate) fn bill(record: &Value) -> Value {
     document(record, true)
         .copy("reference", &record["number"])
-        .put("supplierRef", reference(&record["supplier_id"]))
+        .put("supplierRef", supplier_ref(record))
         .put("dueDate", date(&record["due_date"]))
         .put("taxAmount", amount(&record["tax_minor"]))
         .put("amountDue", amount(&record["amount_due_minor"]))
@@ -126,7 +152,7 @@ pub(crate) fn bill(record: &Value) -> Value {
 pub(crate) fn credit_note(record: &Value) -> Value {
     document(record, false)
         .copy("creditNoteNumber", &record["number"])
-        .put("customerRef", reference(&record["customer_id"]))
+        .put("customerRef", customer_ref(record))
         .put("totalTaxAmount", amount(&record["tax_minor"]))
         .put("remainingCredit", amount(&record["remaining_credit_minor"]))
         .put("status", json!(credit_note_status(record)))
@@ -161,8 +187,8 @@ fn payment_lines(record: &Value, link_type: &str, document_id: &Value) -> Value 
 pub(crate) fn payment(record: &Value) -> Value {
     compact(json!({
         "id": record["id"],
-        "customerRef": reference(&record["customer_id"]),
-        "accountRef": reference(&record["account_id"]),
+        "customerRef": customer_ref(record),
+        "accountRef": account_ref(record),
         "paymentMethodRef": payment_method(&record["method"]),
         "totalAmount": amount(&record["amount_minor"]),
         "currency": record["currency"],
@@ -176,8 +202,8 @@ pub(crate) fn payment(record: &Value) -> Value {
 pub(crate) fn bill_payment(record: &Value) -> Value {
     compact(json!({
         "id": record["id"],
-        "supplierRef": reference(&record["supplier_id"]),
-        "accountRef": reference(&record["account_id"]),
+        "supplierRef": supplier_ref(record),
+        "accountRef": account_ref(record),
         "paymentMethodRef": payment_method(&record["method"]),
         "totalAmount": amount(&record["amount_minor"]),
         "currency": record["currency"],
@@ -197,6 +223,7 @@ mod tests {
             "id": "inv_0000000005",
             "number": "INV-0000006",
             "customer_id": "cus_0000000012",
+            "customer_name": "Harbour Analytics Ltd",
             "status": "open",
             "issue_date": "2023-01-19",
             "due_date": "2023-02-18",
@@ -206,11 +233,14 @@ mod tests {
                 {
                     "line_number": 1,
                     "item_id": "itm_0000000004",
+                    "item_name": "Oak Desk Lamp",
                     "description": "Oak Desk Lamp",
                     "quantity": 2,
                     "unit_price_minor": 4599,
                     "account_id": "acc_0000000011",
+                    "account_name": "Sales",
                     "tax_rate_id": "txr_0000000000",
+                    "tax_rate_name": "Standard",
                     "subtotal_minor": 9198,
                     "tax_minor": 1840,
                     "total_minor": 11038,
@@ -222,6 +252,7 @@ mod tests {
                     "quantity": 1.5,
                     "unit_price_minor": 6000,
                     "account_id": "acc_0000000012",
+                    "account_name": "Services Revenue",
                     "tax_rate_id": null,
                     "subtotal_minor": 9000,
                     "tax_minor": 0,
@@ -245,7 +276,7 @@ mod tests {
             json!({
                 "id": "inv_0000000005",
                 "invoiceNumber": "INV-0000006",
-                "customerRef": {"id": "cus_0000000012"},
+                "customerRef": {"id": "cus_0000000012", "companyName": "Harbour Analytics Ltd"},
                 "issueDate": "2023-01-19T00:00:00",
                 "dueDate": "2023-02-18T00:00:00",
                 "currency": "GBP",
@@ -257,9 +288,9 @@ mod tests {
                         "subTotal": 91.98,
                         "taxAmount": 18.4,
                         "totalAmount": 110.38,
-                        "accountRef": {"id": "acc_0000000011"},
-                        "taxRateRef": {"id": "txr_0000000000"},
-                        "itemRef": {"id": "itm_0000000004"},
+                        "accountRef": {"id": "acc_0000000011", "name": "Sales"},
+                        "taxRateRef": {"id": "txr_0000000000", "name": "Standard"},
+                        "itemRef": {"id": "itm_0000000004", "name": "Oak Desk Lamp"},
                     },
                     {
                         "description": "Installation",
@@ -268,7 +299,7 @@ mod tests {
                         "subTotal": 90,
                         "taxAmount": 0,
                         "totalAmount": 90,
-                        "accountRef": {"id": "acc_0000000012"},
+                        "accountRef": {"id": "acc_0000000012", "name": "Services Revenue"},
                     },
                 ],
                 "subTotal": 181.98,

@@ -6,8 +6,9 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::data::accounting::contacts::{billing_addresses, STATUS};
+use crate::data::accounting::documents::account_ref;
 use crate::data::push::Choices;
-use crate::data::standard::{amount, amount_of, compact, date, reference, timestamp};
+use crate::data::standard::{amount, amount_of, compact, date, named_reference, timestamp};
 
 /// Account types.
 pub(crate) static ACCOUNT_TYPES: Choices = Choices {
@@ -113,21 +114,27 @@ pub(crate) fn item(record: &Value) -> Value {
     let sells = !record["sales_account_id"].is_null();
     let buys =
         !record["purchase_account_id"].is_null() || !record["purchase_price_minor"].is_null();
+    // `account` is the platform's field stem: `sales_account` for `sales_account_id` and
+    // `sales_account_name`.
     let side = |price: &str, account: &str| {
         json!({
             "description": record["description"],
             "unitPrice": amount(&record[price]),
-            "accountRef": reference(&record[account]),
-            "taxRateRef": reference(&record["tax_rate_id"]),
+            "accountRef": named_reference(
+                &record[format!("{account}_id")],
+                "name",
+                &record[format!("{account}_name")],
+            ),
+            "taxRateRef": named_reference(&record["tax_rate_id"], "name", &record["tax_rate_name"]),
         })
     };
     let invoice_item = if sells {
-        side("unit_price_minor", "sales_account_id")
+        side("unit_price_minor", "sales_account")
     } else {
         Value::Null
     };
     let bill_item = if buys {
-        side("purchase_price_minor", "purchase_account_id")
+        side("purchase_price_minor", "purchase_account")
     } else {
         Value::Null
     };
@@ -181,7 +188,7 @@ pub(crate) fn journal_entry(record: &Value) -> Value {
                         "description": line["description"],
                         "netAmount": amount_of(net),
                         "currency": record["currency"],
-                        "accountRef": reference(&line["account_id"]),
+                        "accountRef": account_ref(line),
                     })
                 })
                 .collect()
