@@ -893,6 +893,20 @@ async fn writes_create_update_and_delete_with_tombstones() {
         )
         .await;
     assert_eq!(current["customer_name"], "Wayne Enterprises Inc");
+    // A name sent in a write is not stored: the served one is the customer's.
+    let sent = app
+        .data_send(
+            reqwest::Method::PUT,
+            "mqjo",
+            &format!("invoices/{invoice_id}"),
+            &tokens.access,
+            Some(json!({ "customer_name": "Someone Else", "reference": "PO-1" })),
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let sent = json(sent).await;
+    assert_eq!(sent["reference"], "PO-1");
+    assert_eq!(sent["customer_name"], "Wayne Enterprises Inc");
     assert_eq!(
         current["lines"][0]["item_name"],
         current["lines"][0]["description"]
