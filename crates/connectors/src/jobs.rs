@@ -217,8 +217,9 @@ impl DataWorker {
             return Ok(());
         };
         let at = ConnectionRef::new(pull.client_id, pull.company_id, pull.connection_id);
-        // Three things happen at once: a task of its own asks the platform for the pages ahead, this one maps
-        // the next page into the standard model, and the database writes the current one.
+        // Three things happen at once: a task of its own asks the platform for the pages ahead and has each
+        // mapped into the standard model on a thread of its own as soon as it arrives (so pages are mapped side
+        // by side when mapping is the slowest step), and this task has the database write the current one.
         let (pages, mut fetched) = tokio::sync::mpsc::channel(PAGES_AHEAD);
         let fetcher = tokio::spawn(fetch_pages(
             connector,
@@ -230,7 +231,7 @@ impl DataWorker {
             pages,
         ));
         let _stop_fetching = AbortOnDrop(fetcher);
-        let mut next = mapped(fetched.recv().await);
+        let mut next = next_page(&mut fetched).await;
         loop {
             let (records, next_cursor) = match next {
                 Ok(page) => page,
@@ -243,16 +244,7 @@ impl DataWorker {
                 self.lease_until(),
             );
             if next_cursor.is_some() {
-                // Mapping takes a thread of its own: on this task's it would hold up the write's statements.
-                let following = async {
-                    let page = fetched.recv().await;
-                    tokio::task::spawn_blocking(move || mapped(page))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(ConnectorError::Failed("mapping a page failed".to_owned()))
-                        })
-                };
-                let (written, following) = tokio::join!(write, following);
+                let (written, following) = tokio::join!(write, next_page(&mut fetched));
                 if written?.is_err() {
                     // Another worker has it now; it goes on from the last written page.
                     return Ok(());
@@ -539,11 +531,34 @@ impl ConnectorSource for crate::data::Connectors {
     }
 }
 
-/// Pages fetched ahead of the one being written.
+/// Pages fetched (and being mapped) ahead of the one being written, besides the one awaited next.
 const PAGES_AHEAD: usize = 2;
 
+/// A page in the standard model, as the store takes it: each record as JSON text, and the next cursor.
+type MappedPage = Result<(Vec<PulledRecord>, Option<String>), ConnectorError>;
+
+/// A page handed from the fetching task to the writing one: being mapped, or failed.
+enum PageAhead {
+    Mapping(tokio::task::JoinHandle<MappedPage>),
+    Failed(ConnectorError),
+}
+
+/// The next page, once mapped.
+async fn next_page(fetched: &mut tokio::sync::mpsc::Receiver<PageAhead>) -> MappedPage {
+    match fetched.recv().await {
+        Some(PageAhead::Mapping(mapping)) => mapping
+            .await
+            .unwrap_or_else(|_| Err(ConnectorError::Failed("mapping a page failed".to_owned()))),
+        Some(PageAhead::Failed(error)) => Err(error),
+        None => Err(ConnectorError::Failed(
+            "the platform's pages stopped before the last".to_owned(),
+        )),
+    }
+}
+
 /// Asks the platform for one page after another, from `cursor` to the last page or the first failure, and
-/// hands them over in order. Stops when the receiving side is gone.
+/// hands them over in order, each already being mapped on a blocking thread. Stops when the receiving side is
+/// gone.
 async fn fetch_pages(
     connector: Arc<dyn Connector>,
     at: ConnectionRef,
@@ -551,7 +566,7 @@ async fn fetch_pages(
     mut cursor: Option<String>,
     modified_since: Option<String>,
     page_size: u32,
-    pages: tokio::sync::mpsc::Sender<Result<UnmappedPage, ConnectorError>>,
+    pages: tokio::sync::mpsc::Sender<PageAhead>,
 ) {
     loop {
         let page = connector
@@ -563,11 +578,14 @@ async fn fetch_pages(
                 page_size,
             )
             .await;
-        let next = match &page {
-            Ok(page) => page.next_cursor.clone(),
-            Err(_) => None,
+        let (next, ahead) = match page {
+            Ok(page) => (
+                page.next_cursor.clone(),
+                PageAhead::Mapping(tokio::task::spawn_blocking(move || mapped(page))),
+            ),
+            Err(error) => (None, PageAhead::Failed(error)),
         };
-        if pages.send(page).await.is_err() {
+        if pages.send(ahead).await.is_err() {
             return;
         }
         match next {
@@ -578,30 +596,18 @@ async fn fetch_pages(
 }
 
 /// A fetched page as the store takes it: each record in the standard model as JSON text.
-fn mapped(
-    page: Option<Result<UnmappedPage, ConnectorError>>,
-) -> Result<(Vec<PulledRecord>, Option<String>), ConnectorError> {
-    let page = page.ok_or_else(|| {
-        ConnectorError::Failed("the platform's pages stopped before the last".to_owned())
-    })??;
+fn mapped(page: UnmappedPage) -> MappedPage {
     let next_cursor = page.next_cursor.clone();
     let records = page
-        .map()?
+        .map_json()?
         .into_iter()
-        .map(|record| {
-            let body = record
-                .body
-                .map(|body| serde_json::to_string(&body))
-                .transpose()
-                .map_err(|error| ConnectorError::Failed(error.to_string()))?;
-            Ok(PulledRecord {
-                id: record.id,
-                source_modified: Some(record.source_modified),
-                deleted: record.deleted,
-                body,
-            })
+        .map(|record| PulledRecord {
+            id: record.id,
+            source_modified: Some(record.source_modified),
+            deleted: record.deleted,
+            body: record.body,
         })
-        .collect::<Result<_, ConnectorError>>()?;
+        .collect();
     Ok((records, next_cursor))
 }
 

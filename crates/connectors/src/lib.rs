@@ -12,7 +12,7 @@ pub mod oauth;
 pub mod tokens;
 
 pub use data::{
-    Connector, ConnectorError, Connectors, DataType, FetchedPage, FieldError, PushKind,
+    Connector, ConnectorError, Connectors, DataType, FetchedPage, FieldError, JsonRecord, PushKind,
     SandboxConnector, SandboxPlatform, SourceRecord, UnmappedPage,
 };
 pub use keys::{KeyError, KeySource, Keys, RotationReport};

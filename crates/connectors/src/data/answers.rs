@@ -32,18 +32,27 @@ pub(crate) async fn read_json(
     answer: reqwest::Response,
     pushed: Option<(&PushSpec, &Value)>,
 ) -> Result<Value, ConnectorError> {
+    let body = read_body(answer, pushed).await?;
+    if body.trim_ascii().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&body)
+        .map_err(|_| ConnectorError::Failed("the platform's answer is not JSON".to_owned()))
+}
+
+/// The body of a successful answer, as sent; any other answer sorted into its [`ConnectorError`] as
+/// [`read_json`] does.
+pub(crate) async fn read_body(
+    answer: reqwest::Response,
+    pushed: Option<(&PushSpec, &Value)>,
+) -> Result<bytes::Bytes, ConnectorError> {
     let status = answer.status();
     if status.is_success() {
-        let text = answer.text().await.map_err(|_| ConnectorError::Transient {
+        return answer.bytes().await.map_err(|_| ConnectorError::Transient {
             reason: "the platform's answer was cut short".to_owned(),
             retry_after: None,
             rate_limited: false,
-        })?;
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        return serde_json::from_str(&text)
-            .map_err(|_| ConnectorError::Failed("the platform's answer is not JSON".to_owned()));
+        });
     }
     let retry_after = retry_after(answer.headers());
     let body: Value = answer.json().await.unwrap_or(Value::Null);

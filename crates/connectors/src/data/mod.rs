@@ -44,6 +44,15 @@ pub struct SourceRecord {
     pub body: Option<Value>,
 }
 
+/// A [`SourceRecord`] whose body is JSON text already, the way the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonRecord {
+    pub id: String,
+    pub source_modified: String,
+    pub deleted: bool,
+    pub body: Option<String>,
+}
+
 /// One page of a data type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchedPage {
@@ -57,7 +66,16 @@ pub struct FetchedPage {
 pub struct UnmappedPage {
     /// Where the next page starts; `None` on the last page.
     pub next_cursor: Option<String>,
-    map: Box<dyn FnOnce() -> Result<Vec<SourceRecord>, ConnectorError> + Send>,
+    map: Mapping,
+}
+
+type MapTo<T> = Box<dyn FnOnce() -> Result<Vec<T>, ConnectorError> + Send>;
+
+/// How a page's records are put into the standard model: as JSON values, or (for the types pulled by the
+/// million) straight into JSON text.
+enum Mapping {
+    Values(MapTo<SourceRecord>),
+    Json(MapTo<JsonRecord>),
 }
 
 impl UnmappedPage {
@@ -67,7 +85,18 @@ impl UnmappedPage {
     ) -> Self {
         Self {
             next_cursor,
-            map: Box::new(map),
+            map: Mapping::Values(Box::new(map)),
+        }
+    }
+
+    /// A page whose mapping writes each record's JSON text directly.
+    pub fn new_json(
+        next_cursor: Option<String>,
+        map: impl FnOnce() -> Result<Vec<JsonRecord>, ConnectorError> + Send + 'static,
+    ) -> Self {
+        Self {
+            next_cursor,
+            map: Mapping::Json(Box::new(map)),
         }
     }
 
@@ -78,7 +107,48 @@ impl UnmappedPage {
 
     /// The records in the standard model.
     pub fn map(self) -> Result<Vec<SourceRecord>, ConnectorError> {
-        (self.map)()
+        match self.map {
+            Mapping::Values(map) => map(),
+            Mapping::Json(map) => map()?
+                .into_iter()
+                .map(|record| {
+                    let body = record
+                        .body
+                        .map(|body| serde_json::from_str(&body))
+                        .transpose()
+                        .map_err(|error| ConnectorError::Failed(error.to_string()))?;
+                    Ok(SourceRecord {
+                        id: record.id,
+                        source_modified: record.source_modified,
+                        deleted: record.deleted,
+                        body,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The records in the standard model as JSON text, the way the store keeps them.
+    pub fn map_json(self) -> Result<Vec<JsonRecord>, ConnectorError> {
+        match self.map {
+            Mapping::Json(map) => map(),
+            Mapping::Values(map) => map()?
+                .into_iter()
+                .map(|record| {
+                    let body = record
+                        .body
+                        .map(|body| serde_json::to_string(&body))
+                        .transpose()
+                        .map_err(|error| ConnectorError::Failed(error.to_string()))?;
+                    Ok(JsonRecord {
+                        id: record.id,
+                        source_modified: record.source_modified,
+                        deleted: record.deleted,
+                        body,
+                    })
+                })
+                .collect(),
+        }
     }
 }
 

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::data::accounting::documents::{self, DocumentKind};
 use crate::data::accounting::push as accounting_push;
-use crate::data::answers::{read_json, token_failure};
+use crate::data::answers::{read_body, read_json, token_failure};
 use crate::data::push::options::push_option;
 use crate::data::push::{build, PushSpec};
 use crate::data::standard::{source_record, tombstone, Unmappable};
@@ -185,6 +186,45 @@ impl SandboxConnector {
         since: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<Value>, Option<String>), ConnectorError> {
+        let body = self.list_body(at, path, cursor, since, limit).await?;
+        let mut page: Value = serde_json::from_slice(&body)
+            .map_err(|_| ConnectorError::Failed("the platform's answer is not JSON".to_owned()))?;
+        let next = page["next_cursor"].as_str().map(str::to_owned);
+        match page.get_mut("data").map(Value::take) {
+            Some(Value::Array(records)) => Ok((records, next)),
+            _ => Err(no_data(path)),
+        }
+    }
+
+    /// One page of a list as the platform sent it, with the cursor of the next: its records are read only when
+    /// the page is mapped.
+    async fn list_unread(
+        &self,
+        at: ConnectionRef,
+        path: &str,
+        cursor: Option<&str>,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<(bytes::Bytes, Option<String>), ConnectorError> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            next_cursor: Option<String>,
+            #[allow(dead_code)]
+            data: Vec<serde::de::IgnoredAny>,
+        }
+        let body = self.list_body(at, path, cursor, since, limit).await?;
+        let envelope: Envelope = serde_json::from_slice(&body).map_err(|_| no_data(path))?;
+        Ok((body, envelope.next_cursor))
+    }
+
+    async fn list_body(
+        &self,
+        at: ConnectionRef,
+        path: &str,
+        cursor: Option<&str>,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<bytes::Bytes, ConnectorError> {
         let mut query = vec![("limit", limit.clamp(1, MAX_PAGE).to_string())];
         if let Some(cursor) = cursor {
             query.push(("cursor", cursor.to_owned()));
@@ -197,14 +237,7 @@ impl SandboxConnector {
                 http.get(format!("{base}/v1/{path}")).query(&query)
             })
             .await?;
-        let mut page = read_json(answer, None).await?;
-        let next = page["next_cursor"].as_str().map(str::to_owned);
-        match page.get_mut("data").map(Value::take) {
-            Some(Value::Array(records)) => Ok((records, next)),
-            _ => Err(ConnectorError::Failed(format!(
-                "the platform's {path} page has no data"
-            ))),
-        }
+        read_body(answer, None).await
     }
 
     /// Every record of a small list, keyed by `key` of each record.
@@ -325,6 +358,20 @@ impl Connector for SandboxConnector {
             }
             Route::List(path) => path,
         };
+        let document = match data_type {
+            DataType::Invoices => Some(DocumentKind::Invoice),
+            DataType::Bills => Some(DocumentKind::Bill),
+            DataType::CreditNotes => Some(DocumentKind::CreditNote),
+            _ => None,
+        };
+        if let Some(kind) = document {
+            let (body, next_cursor) = self
+                .list_unread(at, path, cursor, modified_since, page_size)
+                .await?;
+            return Ok(UnmappedPage::new_json(next_cursor, move || {
+                documents::page_as_json(&body, kind).map_err(unmappable)
+            }));
+        }
         let (records, next_cursor) = self
             .list(at, path, cursor, modified_since, page_size)
             .await?;
@@ -434,11 +481,15 @@ fn push_spec(
 }
 
 /// The standard model of a listed record of `data_type`.
-fn to_standard(data_type: DataType, record: &Value, related: &Related) -> Option<Value> {
-    match data_type {
+fn to_standard(
+    data_type: DataType,
+    record: &Value,
+    related: &Related,
+) -> Option<Result<Value, Unmappable>> {
+    let mapped = match data_type {
         DataType::BankingAccounts => {
             let id = record["id"].as_str().unwrap_or_default();
-            Some(banking::account(record, related.0.get(id)))
+            banking::account(record, related.0.get(id))
         }
         DataType::BankingAccountBalances => {
             let account = record["account_id"].as_str().unwrap_or_default();
@@ -446,21 +497,21 @@ fn to_standard(data_type: DataType, record: &Value, related: &Related) -> Option
                 .0
                 .get(account)
                 .and_then(|account| account["type"].as_str());
-            Some(banking::account_balance(record, kind))
+            banking::account_balance(record, kind)
         }
-        DataType::BankingTransactions => Some(banking::transaction(record)),
-        DataType::BankingTransactionCategories => Some(banking::transaction_category(record)),
-        DataType::CommerceCustomers => Some(commerce::customer(record)),
-        DataType::CommerceLocations => Some(commerce::location(record)),
-        DataType::CommerceOrders => Some(commerce::order(record)),
-        DataType::CommercePayments => Some(commerce::payment(record)),
-        DataType::CommerceProducts => Some(commerce::product(record)),
-        DataType::CommerceTransactions => Some(commerce::transaction(record)),
-        other => accounting::to_standard(other, record),
-    }
+        DataType::BankingTransactions => banking::transaction(record),
+        DataType::BankingTransactionCategories => banking::transaction_category(record),
+        DataType::CommerceCustomers => commerce::customer(record),
+        DataType::CommerceLocations => commerce::location(record),
+        DataType::CommerceOrders => commerce::order(record),
+        DataType::CommercePayments => commerce::payment(record),
+        DataType::CommerceProducts => commerce::product(record),
+        DataType::CommerceTransactions => commerce::transaction(record),
+        other => return accounting::to_standard(other, record),
+    };
+    Some(Ok(mapped))
 }
 
-/// A listed record, or tombstone, of `data_type` as a [`SourceRecord`].
 fn source(
     data_type: DataType,
     record: &Value,
@@ -470,7 +521,8 @@ fn source(
         return tombstone(record).map_err(unmappable);
     }
     let body = to_standard(data_type, record, related)
-        .ok_or_else(|| ConnectorError::NotSupported(data_type.to_string()))?;
+        .ok_or_else(|| ConnectorError::NotSupported(data_type.to_string()))?
+        .map_err(unmappable)?;
     source_record(record, body).map_err(unmappable)
 }
 
@@ -504,6 +556,10 @@ fn path_segment(id: &str) -> String {
         }
     }
     encoded
+}
+
+fn no_data(path: &str) -> ConnectorError {
+    ConnectorError::Failed(format!("the platform's {path} page has no data"))
 }
 
 fn unmappable(Unmappable(reason): Unmappable) -> ConnectorError {

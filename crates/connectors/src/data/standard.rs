@@ -2,6 +2,8 @@
 //! rule that a mapped record never carries `null` (a value the platform does not have is left out).
 
 use linkwell_domain::time::Timestamp;
+use serde::ser::{SerializeMap as _, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Number, Value};
 
 use crate::data::SourceRecord;
@@ -23,6 +25,20 @@ pub(crate) fn amount_of(minor: i64) -> Value {
     Number::from_f64(minor as f64 / MINOR_PER_MAJOR as f64).map_or(Value::Null, Value::Number)
 }
 
+/// An amount of minor units, written as [`amount_of`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Amount(pub i64);
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 % MINOR_PER_MAJOR == 0 {
+            serializer.serialize_i64(self.0 / MINOR_PER_MAJOR)
+        } else {
+            serializer.serialize_f64(self.0 as f64 / MINOR_PER_MAJOR as f64)
+        }
+    }
+}
+
 /// A decimal number of major units as integer minor units, when it has no more than two decimals.
 pub(crate) fn minor_units(major: f64) -> Option<i64> {
     let scaled = major * MINOR_PER_MAJOR as f64;
@@ -32,20 +48,30 @@ pub(crate) fn minor_units(major: f64) -> Option<i64> {
 
 /// A `YYYY-MM-DD` date as Codat's date-time at midnight (`2024-03-01T00:00:00`).
 pub(crate) fn date(value: &Value) -> Value {
-    match value.as_str() {
-        Some(day) if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() => {
-            json!(format!("{day}T00:00:00"))
-        }
-        _ => Value::Null,
-    }
+    value
+        .as_str()
+        .and_then(date_text)
+        .map_or(Value::Null, Value::String)
+}
+
+/// [`date`] of a string; `None` when it is not a `YYYY-MM-DD` date.
+pub(crate) fn date_text(day: &str) -> Option<String> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .map(|_| format!("{day}T00:00:00"))
 }
 
 /// An RFC 3339 timestamp as UTC with milliseconds (`2024-03-01T10:00:00.000Z`).
 pub(crate) fn timestamp(value: &Value) -> Value {
     value
         .as_str()
-        .and_then(Timestamp::parse_storage)
-        .map_or(Value::Null, |at| json!(at.to_storage()))
+        .and_then(timestamp_text)
+        .map_or(Value::Null, Value::String)
+}
+
+/// [`timestamp`] of a string; `None` when it is not an RFC 3339 timestamp.
+pub(crate) fn timestamp_text(at: &str) -> Option<String> {
+    Timestamp::parse_storage(at).map(|at| at.to_storage())
 }
 
 /// A reference object `{"id": ...}`; `Null` when there is no id.
@@ -64,6 +90,46 @@ pub(crate) fn named_reference(id: &Value, name_field: &str, name: &Value) -> Val
         fields.insert(name_field.to_owned(), json!(name));
     }
     reference
+}
+
+/// A reference object of the standard model: the id, and the referenced record's name under `name_field`
+/// when the platform gave one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ref<'a> {
+    id: &'a str,
+    name_field: &'static str,
+    name: Option<&'a str>,
+}
+
+impl<'a> Ref<'a> {
+    /// `None` when there is no id.
+    pub(crate) fn named(
+        id: Option<&'a str>,
+        name_field: &'static str,
+        name: Option<&'a str>,
+    ) -> Option<Self> {
+        id.map(|id| Self {
+            id,
+            name_field,
+            name,
+        })
+    }
+}
+
+impl Serialize for Ref<'_> {
+    /// Members in name order, as [`named_reference`] has them.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1 + usize::from(self.name.is_some())))?;
+        let name = self.name.map(|name| (self.name_field, name));
+        if let Some((field, name)) = name.filter(|(field, _)| *field < "id") {
+            map.serialize_entry(field, name)?;
+        }
+        map.serialize_entry("id", self.id)?;
+        if let Some((field, name)) = name.filter(|(field, _)| *field > "id") {
+            map.serialize_entry(field, name)?;
+        }
+        map.end()
+    }
 }
 
 /// `value` translated through `(platform value, standard value)` pairs; `otherwise` for anything else.
@@ -95,39 +161,6 @@ pub(crate) fn compact(value: Value) -> Value {
                 .collect(),
         ),
         other => other,
-    }
-}
-
-/// An object of the standard model built member by member, leaving out what [`compact`] would: a member that
-/// is `null` or an empty object, at any depth. Cheaper than building the whole object and compacting it, for
-/// the record types pulled by the million.
-#[derive(Default)]
-pub(crate) struct Fields(Map<String, Value>);
-
-impl Fields {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// A member made by the mapping (its own nulls are left out already).
-    pub(crate) fn put(&mut self, name: &str, value: Value) -> &mut Self {
-        if !is_empty(&value) {
-            self.0.insert(name.to_owned(), value);
-        }
-        self
-    }
-
-    /// A member copied from the platform's record.
-    pub(crate) fn copy(&mut self, name: &str, value: &Value) -> &mut Self {
-        match value {
-            Value::Null => self,
-            Value::Object(_) | Value::Array(_) => self.put(name, compact(value.clone())),
-            scalar => self.put(name, scalar.clone()),
-        }
-    }
-
-    pub(crate) fn build(&mut self) -> Value {
-        Value::Object(std::mem::take(&mut self.0))
     }
 }
 
@@ -167,15 +200,22 @@ pub(crate) fn tombstone(record: &Value) -> Result<SourceRecord, Unmappable> {
 }
 
 fn identity(record: &Value) -> Result<(String, String), Unmappable> {
-    let id = record["id"]
-        .as_str()
+    identity_of(record["id"].as_str(), record["updated_at"].as_str())
+}
+
+/// A platform record's id and when it last changed (RFC 3339 UTC with milliseconds), from its `id` and
+/// `updated_at`.
+pub(crate) fn identity_of(
+    id: Option<&str>,
+    updated_at: Option<&str>,
+) -> Result<(String, String), Unmappable> {
+    let id = id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| Unmappable("a record has no id".to_owned()))?;
-    let modified = record["updated_at"]
-        .as_str()
-        .and_then(Timestamp::parse_storage)
+    let modified = updated_at
+        .and_then(timestamp_text)
         .ok_or_else(|| Unmappable(format!("record {id} has no valid updated_at")))?;
-    Ok((id.to_owned(), modified.to_storage()))
+    Ok((id.to_owned(), modified))
 }
 
 #[cfg(test)]

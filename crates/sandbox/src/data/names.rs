@@ -48,22 +48,22 @@ pub(crate) fn name_of(resource: Resource, record: &Value) -> Option<String> {
     record["name"].as_str().map(str::to_owned)
 }
 
-/// The resource a `field` of a `platform` record refers to, when that resource is named.
-fn target(platform: Platform, field: &str) -> Option<Resource> {
-    let resource = match (platform, field) {
-        (Platform::Mqjo, "customer_id") => Resource::Customers,
-        (Platform::Mqjo, "supplier_id") => Resource::Suppliers,
-        (Platform::Mqjo, "account_id" | "sales_account_id" | "purchase_account_id") => {
-            Resource::Accounts
-        }
-        (Platform::Mqjo, "item_id") => Resource::Items,
-        (Platform::Mqjo, "tax_rate_id") => Resource::TaxRates,
-        (Platform::Bnks, "category_id") => Resource::TransactionCategories,
-        (Platform::Aiwb, "customer_id") => Resource::ShopCustomers,
-        (Platform::Aiwb, "location_id") => Resource::Locations,
+/// The named resource a `field` of a `platform` record refers to, with the field its name goes in.
+fn target(platform: Platform, field: &str) -> Option<(Resource, &'static str)> {
+    let target = match (platform, field) {
+        (Platform::Mqjo, "customer_id") => (Resource::Customers, "customer_name"),
+        (Platform::Mqjo, "supplier_id") => (Resource::Suppliers, "supplier_name"),
+        (Platform::Mqjo, "account_id") => (Resource::Accounts, "account_name"),
+        (Platform::Mqjo, "sales_account_id") => (Resource::Accounts, "sales_account_name"),
+        (Platform::Mqjo, "purchase_account_id") => (Resource::Accounts, "purchase_account_name"),
+        (Platform::Mqjo, "item_id") => (Resource::Items, "item_name"),
+        (Platform::Mqjo, "tax_rate_id") => (Resource::TaxRates, "tax_rate_name"),
+        (Platform::Bnks, "category_id") => (Resource::TransactionCategories, "category_name"),
+        (Platform::Aiwb, "customer_id") => (Resource::ShopCustomers, "customer_name"),
+        (Platform::Aiwb, "location_id") => (Resource::Locations, "location_name"),
         _ => return None,
     };
-    Some(resource)
+    Some(target)
 }
 
 /// Where the names of one organisation's records come from while records are served.
@@ -111,18 +111,17 @@ impl<'a> Names<'a> {
     fn embed_fields(&self, platform: Platform, fields: &mut Map<String, Value>) {
         let mut found = Vec::new();
         for (field, value) in fields.iter() {
-            let (Some(stem), Some(id)) = (field.strip_suffix("_id"), value.as_str()) else {
-                continue;
-            };
-            let Some(resource) = target(platform, field) else {
+            let (Some((resource, name_field)), Some(id)) =
+                (target(platform, field), value.as_str())
+            else {
                 continue;
             };
             if let Some(name) = self.name(resource, id) {
-                found.push((format!("{stem}_name"), name));
+                found.push((name_field, name));
             }
         }
         for (field, name) in found {
-            fields.insert(field, Value::String(name));
+            fields.insert(field.to_owned(), Value::String(name));
         }
     }
 }

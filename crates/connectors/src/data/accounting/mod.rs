@@ -7,11 +7,15 @@ pub(crate) mod push;
 
 use serde_json::Value;
 
+use crate::data::standard::Unmappable;
 use crate::data::DataType;
 
 /// A listed accounting record in the standard model; `None` for a data type that is not an accounting list
 /// (the company is mapped by [`ledger::company_info`]).
-pub(crate) fn to_standard(data_type: DataType, record: &Value) -> Option<Value> {
+pub(crate) fn to_standard(
+    data_type: DataType,
+    record: &Value,
+) -> Option<Result<Value, Unmappable>> {
     let mapped = match data_type {
         DataType::ChartOfAccounts => ledger::account(record),
         DataType::TaxRates => ledger::tax_rate(record),
@@ -20,12 +24,12 @@ pub(crate) fn to_standard(data_type: DataType, record: &Value) -> Option<Value> 
         DataType::JournalEntries => ledger::journal_entry(record),
         DataType::Customers => contacts::customer(record),
         DataType::Suppliers => contacts::supplier(record),
-        DataType::Invoices => documents::invoice(record),
-        DataType::Bills => documents::bill(record),
-        DataType::CreditNotes => documents::credit_note(record),
+        DataType::Invoices => return Some(documents::invoice(record)),
+        DataType::Bills => return Some(documents::bill(record)),
+        DataType::CreditNotes => return Some(documents::credit_note(record)),
         DataType::Payments => documents::payment(record),
         DataType::BillPayments => documents::bill_payment(record),
         _ => return None,
     };
-    Some(mapped)
+    Some(Ok(mapped))
 }
