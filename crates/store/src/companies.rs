@@ -793,6 +793,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // As it was, for the event that reports its deletion.
         let before = company_in_tx(&mut tx, client, company).await?;
+        self.delete_records_in_batches(&mut tx, company, None)
+            .await?;
         let deleted =
             sqlx::query("DELETE FROM companies WHERE id = $1 AND client_id = $2 RETURNING seq")
                 .bind(company.to_string())

@@ -284,6 +284,8 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let before = connection_from_row(&row)?;
+        self.delete_records_in_batches(&mut tx, company, Some(connection))
+            .await?;
         sqlx::query("DELETE FROM connections WHERE id = $1 AND company_id = $2 AND client_id = $3")
             .bind(connection.to_string())
             .bind(company.to_string())

@@ -815,6 +815,48 @@ impl Store {
         Ok(())
     }
 
+    /// On SQLite, deletes the stored records of the company's connections (or of one of them) a bounded
+    /// batch at a time, inside the caller's transaction, before the cascade from the connection would: one
+    /// cascading statement first lists every row it deletes, which for a connection with a million records
+    /// takes tens of megabytes at once. PostgreSQL's cascade needs no help.
+    pub(crate) async fn delete_records_in_batches(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        company: CompanyId,
+        connection: Option<ConnectionId>,
+    ) -> Result<(), StoreError> {
+        const BATCH: u64 = 10_000;
+        if self.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        let connections: Vec<String> = match connection {
+            Some(connection) => vec![connection.to_string()],
+            None => sqlx::query("SELECT id FROM connections WHERE company_id = $1")
+                .bind(company.to_string())
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?,
+        };
+        for connection in connections {
+            loop {
+                let deleted = sqlx::query(&format!(
+                    "DELETE FROM data_records WHERE rowid IN \
+                     (SELECT rowid FROM data_records WHERE connection_id = $1 LIMIT {BATCH})"
+                ))
+                .bind(connection.clone())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if deleted < BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Records per multi-row statement. SQLite looks a numbered parameter up by a walk over all of the
     /// statement's parameters, so its statements stay short; PostgreSQL takes long ones at no such cost.
     fn record_rows_per_statement(&self) -> usize {

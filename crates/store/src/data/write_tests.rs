@@ -254,3 +254,83 @@ async fn pages_are_written_densely_whichever_way_on_sqlite() {
 async fn pages_are_written_densely_whichever_way_on_postgres() {
     crate::test_support::on_postgres("pages", pages_are_written_densely_whichever_way).await;
 }
+
+/// More records than one deletion batch on SQLite, so the batches, their end and the cascade all take part.
+async fn deleting_a_connection_or_its_company_removes_every_stored_record(store: Store) {
+    let fixture = fixture(store).await;
+    let other = test_support::connection(
+        &fixture.store,
+        fixture.client,
+        fixture.company,
+        "mqjo",
+        SourceType::Accounting,
+    )
+    .await;
+    let count = |connection: ConnectionId| {
+        let store = fixture.store.clone();
+        async move {
+            sqlx::query("SELECT COUNT(*) FROM data_records WHERE connection_id = $1")
+                .bind(connection.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .unwrap()
+                .try_get::<i64, _>(0)
+                .unwrap()
+        }
+    };
+    fixture.queue().await;
+    let mut pull = fixture.claim("deleter", Timestamp::now()).await;
+    let records: Vec<PulledRecord> = (0..25_000)
+        .map(|index| record(&format!("inv_{index:06}"), 1))
+        .collect();
+    for (page, chunk) in records.chunks(5_000).enumerate() {
+        fixture.write(&mut pull, chunk, page == 4).await;
+    }
+    assert_eq!(count(fixture.connection).await, 25_000);
+    let kept = Fixture {
+        store: fixture.store.clone(),
+        client: fixture.client,
+        company: fixture.company,
+        connection: other.id,
+    };
+    kept.queue().await;
+    let mut pull = kept.claim("deleter", Timestamp::now()).await;
+    kept.write(&mut pull, &[record("a", 1), record("b", 1)], true)
+        .await;
+
+    fixture
+        .store
+        .delete_connection(fixture.client, fixture.company, fixture.connection)
+        .await
+        .unwrap();
+    assert_eq!(count(fixture.connection).await, 0);
+    assert_eq!(
+        count(other.id).await,
+        2,
+        "another connection's records stay"
+    );
+
+    fixture
+        .store
+        .delete_company(fixture.client, fixture.company)
+        .await
+        .unwrap();
+    assert_eq!(count(other.id).await, 0);
+}
+
+#[tokio::test]
+async fn deleting_a_connection_or_its_company_removes_every_stored_record_on_sqlite() {
+    deleting_a_connection_or_its_company_removes_every_stored_record(
+        crate::test_support::sqlite().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_connection_or_its_company_removes_every_stored_record_on_postgres() {
+    crate::test_support::on_postgres(
+        "deletes",
+        deleting_a_connection_or_its_company_removes_every_stored_record,
+    )
+    .await;
+}
